@@ -1,0 +1,66 @@
+# The desk's commands. `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/supportdesk)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install run serve worker beat services test bench lint format migrate seed clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Embedded without DATABASE_URL/REDIS_URL; with both set, web + worker + beat.
+run: seed
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
+		PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
+	else \
+		$(MAKE) --no-print-directory serve; \
+	fi
+
+serve: install
+	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) supportdesk.asgi:application
+
+worker: install
+	$(BIN)/celery -A supportdesk worker --loglevel=INFO --concurrency=$${CELERY_CONCURRENCY:-2} -Q $${CELERY_TASK_DEFAULT_QUEUE:-desk}
+
+beat: install
+	$(BIN)/celery -A supportdesk beat --loglevel=INFO --schedule=$${TMPDIR:-/tmp}/supportdesk-beat-schedule
+
+services: install
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: install
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	CHANNEL_LAYER_PREFIX=test-asgi CELERY_TASK_ALWAYS_EAGER=1 \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk_bench} \
+	REDIS_URL=$(TEST_REDIS_URL) CHANNEL_LAYER_PREFIX=bench-asgi \
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,26 @@
+import json
+
+from channels_app.adapters.base import ChannelAdapter
+from channels_app.inbound import InboundError, InboundMessage
+
+
+class ApiAdapter(ChannelAdapter):
+    """Messages already in the normalised JSON form: imports, bots, the demo data.
+
+    The payload is one message object or {"messages": [...]}.
+    """
+
+    key = "api"
+
+    def parse(self, payload: bytes) -> list[InboundMessage]:
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InboundError(f"payload is not JSON: {exc}") from exc
+        if isinstance(document, dict) and "messages" in document:
+            items = document["messages"]
+            if not isinstance(items, list):
+                raise InboundError("'messages' must be a list")
+        else:
+            items = [document]
+        return [InboundMessage.from_json(item) for item in items]

@@ -1,0 +1,80 @@
+"""Reads of customers and their one timeline, permission-checked for the viewer."""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from customers.models import Customer
+from tickets.models import Attachment, Ticket, TimelineEvent
+from tickets.selectors import sees_every_team
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+def customers_visible_to(agent) -> QuerySet[Customer]:
+    """Customers with a ticket the agent may see (everyone for supervisors)."""
+    customers = Customer.objects.filter(merged_into__isnull=True)
+    if not agent.is_authenticated or not agent.is_active:
+        return customers.none()
+    if sees_every_team(agent):
+        return customers
+    own_tickets = Ticket.objects.filter(customer=OuterRef("pk")).filter(
+        Q(team__agents=agent) | Q(assignee=agent)
+    )
+    return customers.filter(Exists(own_tickets))
+
+
+def customer_for_agent(agent, customer_id: int) -> Customer:
+    return customers_visible_to(agent).get(pk=customer_id)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    customer: Customer
+    events: list[TimelineEvent]
+    next_cursor: str | None
+
+
+def encode_cursor(event: TimelineEvent) -> str:
+    raw = f"{event.occurred_at.isoformat()}|{event.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, pk = base64.urlsafe_b64decode(padded).decode().split("|")
+        return datetime.fromisoformat(stamp), int(pk)
+    except ValueError as exc:
+        raise InvalidCursorError("the cursor is not one this desk gave out") from exc
+
+
+def customer_timeline(
+    *, viewer, customer_id: int, cursor: str | None = None, limit: int | None = None
+) -> TimelinePage:
+    """One page of a customer's timeline, newest first, across every channel.
+
+    Keyset pagination: any page costs the same three queries however deep it is.
+    """
+    customer = customer_for_agent(viewer, customer_id)
+    limit = min(limit or settings.TIMELINE_PAGE_SIZE, 200)
+    events = TimelineEvent.objects.filter(customer_id=customer.pk)
+    if cursor:
+        occurred_at, pk = decode_cursor(cursor)
+        events = events.filter(
+            Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk)
+        )
+    rows = list(
+        events.select_related("ticket", "ticket__team", "author", "sender_identity")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.defer("data"))
+        )
+        .order_by("-occurred_at", "-id")[: limit + 1]
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return TimelinePage(customer=customer, events=rows[:limit], next_cursor=next_cursor)

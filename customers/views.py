@@ -1,0 +1,43 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from customers.models import Customer
+from customers.selectors import InvalidCursorError, customer_timeline, customers_visible_to
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Until the workspace exists: the customer with the richest history."""
+    customer = (
+        customers_visible_to(request.user)
+        .annotate(channels=Count("identities__kind", distinct=True))
+        .order_by("-channels", "id")
+        .first()
+    )
+    if customer is None:
+        return render(request, "customers/empty.html")
+    return redirect("customer-timeline", customer_id=customer.pk)
+
+
+@login_required
+def timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        page = customer_timeline(
+            viewer=request.user, customer_id=customer_id, cursor=request.GET.get("cursor")
+        )
+    except (Customer.DoesNotExist, InvalidCursorError):
+        raise Http404("No such customer") from None
+    customer = page.customer
+    return render(
+        request,
+        "customers/timeline.html",
+        {
+            "customer": customer,
+            "identities": customer.identities.all(),
+            "tickets": customer.tickets.select_related("team", "assignee").order_by("-id"),
+            "page": page,
+            "others": customers_visible_to(request.user).order_by("-id")[:30],
+        },
+    )

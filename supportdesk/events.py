@@ -1,0 +1,40 @@
+"""Names of the realtime events the desk publishes, and the groups they go to.
+
+Events are plain JSON dicts: {"type": <one of the names below>, ...ids and fields}.
+Actions choose the groups; consumers only authenticate, join groups and relay.
+"""
+
+TICKET_CREATED = "ticket.created"
+TICKET_ROUTED = "ticket.routed"
+TICKET_REASSIGNED = "ticket.reassigned"
+TICKET_UPDATED = "ticket.updated"
+MESSAGE_CREATED = "message.created"
+CUSTOMER_MERGED = "customer.merged"
+CUSTOMER_UNMERGED = "customer.unmerged"
+MERGE_SUGGESTED = "customer.merge_suggested"
+
+# Supervisors and admins hear everything that happens on the desk.
+DESK_GROUP = "desk"
+
+# The type a channel-layer message carries, so a consumer's desk_event() relays it.
+LAYER_MESSAGE_TYPE = "desk.event"
+
+
+def team_group(team_id: int) -> str:
+    return f"team.{team_id}"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket.{ticket_id}"
+
+
+def customer_group(customer_id: int) -> str:
+    return f"customer.{customer_id}"
+
+
+def ticket_groups(ticket) -> list[str]:
+    """The groups that hear about a ticket: its team's, its own and its customer's."""
+    groups = [ticket_group(ticket.pk), customer_group(ticket.customer_id), DESK_GROUP]
+    if ticket.team_id:
+        groups.append(team_group(ticket.team_id))
+    return groups

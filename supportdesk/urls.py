@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
+from django.urls import path
+
+from customers import views as customer_views
+
+
+def health(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", customer_views.home, name="home"),
+    path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health, name="health"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,38 @@
+"""Building desk state the way production does: through the ingestion path."""
+
+import itertools
+
+from django.test import TestCase
+
+from channels_app.inbound import IdentityClaim, InboundMessage
+from channels_app.ingest import process_inbound, submit_message
+from channels_app.models import InboundRecord
+
+_ids = itertools.count(1)
+
+
+def message(channel: str = "email", *identities: tuple[str, str], **fields) -> InboundMessage:
+    """An inbound message; identities default to one email address."""
+    claims = tuple(IdentityClaim(kind, value) for kind, value in identities) or (
+        IdentityClaim("email", "ana@example.com"),
+    )
+    fields.setdefault("external_id", f"test-{next(_ids)}")
+    fields.setdefault("text", "Hello, I need help.")
+    if channel == "email":
+        fields.setdefault("continues_open_conversation", False)
+    return InboundMessage(channel=channel, identities=claims, **fields)
+
+
+def deliver(msg: InboundMessage) -> InboundRecord:
+    """Receive a message through the door and let everything it queues run.
+
+    Tasks and events queued on commit run as they would after a real commit.
+    """
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        record, _ = submit_message(msg)
+    record.refresh_from_db()
+    if record.status == InboundRecord.Status.RECEIVED:
+        # Tasks are not eager here (a worker would take them): process it now.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            record = process_inbound(record.pk)
+    return record

@@ -1,0 +1,1 @@
+"""The one door for every change to tickets, routes and the timeline."""

@@ -1,0 +1,121 @@
+"""Every change of a ticket's owning team, each with its RouteChange."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from supportdesk import events
+from supportdesk.oncommit import publish_on_commit
+from tickets.actions.timeline import do_append_system_event
+from tickets.models import OPEN_STATUSES, RouteChange, RoutingRule, Team, Ticket
+from tickets.routing import decide, facts_for
+
+logger = logging.getLogger(__name__)
+
+
+class RoutingError(ValueError):
+    pass
+
+
+def _first_text(ticket: Ticket) -> str:
+    first = ticket.events.filter(kind="message_in").order_by("occurred_at", "id").first()
+    return first.text if first else ""
+
+
+def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) -> RouteChange:
+    """Change the owner of a locked ticket and record it, in the caller's transaction."""
+    from_team = ticket.team
+    ticket.team = to_team
+    ticket.routed_at = ticket.routed_at or timezone.now()
+    ticket.routed_by_rule = rule
+    fields = ["team", "routed_at", "routed_by_rule", "updated_at"]
+    if ticket.assignee_id and not to_team.agents.filter(pk=ticket.assignee_id).exists():
+        # An assignee outside the new team would own work they cannot see.
+        ticket.assignee = None
+        fields.append("assignee")
+    ticket.save(update_fields=fields)
+    change = RouteChange.objects.create(
+        ticket=ticket, from_team=from_team, to_team=to_team, rule=rule, actor=actor,
+        reason=reason,
+    )
+    verb = f"Moved from {from_team} to {to_team}" if from_team else f"Routed to {to_team}"
+    do_append_system_event(
+        customer=ticket.customer, ticket=ticket, kind="route_change", author=actor,
+        text=f"{verb}. {reason}",
+        metadata={"route_change_id": change.pk, "from_team_id": from_team and from_team.pk,
+                  "to_team_id": to_team.pk, "rule_id": rule and rule.pk},
+    )
+    groups = events.ticket_groups(ticket)
+    if from_team:
+        groups.append(events.team_group(from_team.pk))
+    publish_on_commit(
+        {
+            "type": events.TICKET_REASSIGNED if from_team else events.TICKET_ROUTED,
+            "ticket_id": ticket.pk,
+            "from_team_id": from_team.pk if from_team else None,
+            "to_team_id": to_team.pk,
+            "route_change_id": change.pk,
+        },
+        groups,
+    )
+    return change
+
+
+@transaction.atomic
+def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
+    """Give an unrouted ticket its owning team by the rules. Idempotent."""
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "team")
+        .get(pk=ticket_id)
+    )
+    if ticket.routed_at is not None:
+        return None
+    decision = decide(facts_for(ticket, _first_text(ticket)))
+    if decision is None:
+        logger.warning("ticket %s stays unrouted: the desk has no team", ticket.pk)
+        return None
+    return _move(ticket=ticket, to_team=decision.team, rule=decision.rule,
+                 reason=decision.reason)
+
+
+@transaction.atomic
+def do_reassign_ticket(*, ticket: Ticket, to_team: Team, actor, reason: str) -> RouteChange | None:
+    """A supervisor moves a ticket to another team; the reason is required."""
+    if not reason or not reason.strip():
+        raise RoutingError("a reassignment needs a reason")
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "team")
+        .get(pk=ticket.pk)
+    )
+    if ticket.team_id == to_team.pk:
+        return None
+    return _move(ticket=ticket, to_team=to_team, actor=actor, reason=reason.strip())
+
+
+@transaction.atomic
+def do_change_rule_team(
+    *, rule: RoutingRule, team: Team, actor, reroute_open: bool = False, reason: str = ""
+) -> list[RouteChange]:
+    """Point a rule at another team; optionally move the open tickets it placed."""
+    rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+    old_team = rule.team
+    rule.team = team
+    rule.save(update_fields=["team"])
+    if not reroute_open:
+        return []
+    why = reason.strip() or f"Rule “{rule.name}” now routes to {team}"
+    changes = []
+    tickets = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "team")
+        .filter(routed_by_rule=rule, status__in=OPEN_STATUSES)
+        .exclude(team=team)
+        .order_by("pk")
+    )
+    for ticket in tickets:
+        changes.append(_move(ticket=ticket, to_team=team, rule=rule, actor=actor, reason=why))
+    logger.info("rule %s: %s → %s, %d open tickets moved", rule.pk, old_team, team, len(changes))
+    return changes

@@ -1,0 +1,147 @@
+"""Changes to a ticket's status, assignee and conversation."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from supportdesk import events
+from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
+from supportdesk.sanitize import html_to_text, sanitize_html
+from tickets.actions.timeline import do_append_system_event, publish_event
+from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent
+
+# The identity kinds a reply on each channel can go to, best first.
+RECIPIENT_KINDS = {
+    Channel.EMAIL: ("email",),
+    Channel.WHATSAPP: ("whatsapp",),
+    Channel.SMS: ("sms", "phone"),
+    Channel.PHONE: ("phone",),
+    Channel.MESSENGER: ("messenger",),
+    Channel.INSTAGRAM: ("instagram",),
+    Channel.TELEGRAM: ("telegram",),
+    Channel.CHAT: ("web",),
+}
+
+
+class TicketActionError(ValueError):
+    pass
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "team")
+        .get(pk=ticket.pk)
+    )
+
+
+def _publish_ticket(ticket: Ticket, **fields) -> None:
+    publish_on_commit(
+        {"type": events.TICKET_UPDATED, "ticket_id": ticket.pk, **fields},
+        events.ticket_groups(ticket),
+    )
+
+
+@transaction.atomic
+def do_change_status(
+    *, ticket: Ticket, status: str, actor=None, resolution_note: str = ""
+) -> Ticket:
+    if status not in TicketStatus.values:
+        raise TicketActionError(f"unknown status {status!r}")
+    ticket = _locked(ticket)
+    if ticket.status == status:
+        return ticket
+    note = resolution_note.strip()
+    if status == TicketStatus.RESOLVED and not note:
+        raise TicketActionError("resolving a ticket needs a resolution note")
+    previous = ticket.status
+    ticket.status = status
+    fields = ["status", "updated_at"]
+    if status == TicketStatus.RESOLVED:
+        ticket.resolution_note = note
+        ticket.resolved_at = timezone.now()
+        fields += ["resolution_note", "resolved_at"]
+    ticket.save(update_fields=fields)
+    text = f"Status {previous} → {status}."
+    if note:
+        text += f" Resolution: {note}"
+    do_append_system_event(
+        customer=ticket.customer, ticket=ticket, kind="status_change", author=actor,
+        text=text, metadata={"from": previous, "to": status},
+    )
+    _publish_ticket(ticket, status=status)
+    return ticket
+
+
+def do_resolve_ticket(*, ticket: Ticket, actor, resolution_note: str) -> Ticket:
+    return do_change_status(
+        ticket=ticket, status=TicketStatus.RESOLVED, actor=actor,
+        resolution_note=resolution_note,
+    )
+
+
+@transaction.atomic
+def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
+    ticket = _locked(ticket)
+    if assignee is not None and not assignee.teams.filter(pk=ticket.team_id).exists():
+        raise TicketActionError(f"{assignee} is not in the team that owns this ticket")
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    _publish_ticket(ticket, assignee_id=assignee.pk if assignee else None)
+    return ticket
+
+
+def recipient_identity(ticket: Ticket, channel: str):
+    kinds = RECIPIENT_KINDS.get(channel, ())
+    identities = {i.kind: i for i in ticket.customer.identities.filter(kind__in=kinds)}
+    for kind in kinds:
+        if kind in identities:
+            return identities[kind]
+    raise TicketActionError(f"{ticket.customer} has no identity to reach on {channel}")
+
+
+@transaction.atomic
+def do_reply(
+    *, ticket: Ticket, author, text: str, channel: str = "", html: str = ""
+) -> TimelineEvent:
+    """Store an agent's reply as queued; a task hands it to the channel's adapter."""
+    from tickets.tasks import send_outbound
+
+    ticket = _locked(ticket)
+    channel = channel or ticket.channel
+    identity = recipient_identity(ticket, channel)
+    clean_html = sanitize_html(html)
+    text = text.strip() or html_to_text(clean_html)
+    if not text:
+        raise TicketActionError("a reply needs some text")
+    now = timezone.now()
+    event = TimelineEvent.objects.create(
+        customer=ticket.customer, ticket=ticket, channel=channel,
+        kind=TimelineEvent.Kind.MESSAGE_OUT, author=author,
+        sender_name=author.get_full_name() or author.username,
+        subject=ticket.subject, text=text, html=clean_html,
+        delivery_status=TimelineEvent.Delivery.QUEUED,
+        metadata={"recipient_identity_id": identity.pk}, occurred_at=now,
+    )
+    fields = ["last_message_at", "updated_at"]
+    ticket.last_message_at = now
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        fields.append("first_response_at")
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.OPEN
+        fields.append("status")
+    ticket.save(update_fields=fields)
+    publish_event(event)
+    enqueue_on_commit(send_outbound, event.pk)
+    return event
+
+
+@transaction.atomic
+def do_add_note(*, ticket: Ticket, author, text: str) -> TimelineEvent:
+    """An internal note: on the timeline for agents, never sent anywhere."""
+    if not text.strip():
+        raise TicketActionError("a note needs some text")
+    return do_append_system_event(
+        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.NOTE,
+        author=author, text=text.strip(),
+    )

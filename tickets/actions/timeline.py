@@ -1,0 +1,49 @@
+from django.utils import timezone
+
+from supportdesk import events
+from supportdesk.oncommit import publish_on_commit
+from tickets.models import Channel, TimelineEvent
+
+
+def event_payload(event: TimelineEvent) -> dict:
+    """What a browser needs to show a new timeline event without another query."""
+    return {
+        "type": events.MESSAGE_CREATED,
+        "event_id": event.pk,
+        "customer_id": event.customer_id,
+        "ticket_id": event.ticket_id,
+        "channel": event.channel,
+        "kind": event.kind,
+        "sender_name": event.sender_name,
+        "text": event.text[:280],
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def publish_event(event: TimelineEvent) -> None:
+    groups = (
+        events.ticket_groups(event.ticket)
+        if event.ticket_id
+        else [events.customer_group(event.customer_id), events.DESK_GROUP]
+    )
+    publish_on_commit(event_payload(event), groups)
+
+
+def do_append_system_event(
+    *, customer, kind: str, text: str, ticket=None, author=None, metadata=None,
+    channel: str = Channel.INTERNAL,
+) -> TimelineEvent:
+    """A status change, route change, merge or note of the desk itself."""
+    event = TimelineEvent.objects.create(
+        customer=customer,
+        ticket=ticket,
+        channel=channel,
+        kind=kind,
+        author=author,
+        sender_name=author.get_full_name() or author.username if author else "",
+        text=text,
+        metadata=metadata or {},
+        occurred_at=timezone.now(),
+    )
+    publish_event(event)
+    return event

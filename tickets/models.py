@@ -1,0 +1,291 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Web chat"
+    PHONE = "phone", "Phone"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    MESSENGER = "messenger", "Messenger"
+    INSTAGRAM = "instagram", "Instagram"
+    TELEGRAM = "telegram", "Telegram"
+    SMS = "sms", "SMS"
+    INTERNAL = "internal", "Internal"
+
+
+class Team(models.Model):
+    """A department that owns tickets."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    # Where tickets go that no routing rule matches.
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True),
+                name="team_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(AbstractUser):
+    """A desk user: a frontline agent, a supervisor or an admin."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", "Agent"
+        SUPERVISOR = "supervisor", "Supervisor"
+        ADMIN = "admin", "Admin"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    teams = models.ManyToManyField(
+        Team, through="TeamMembership", related_name="agents", blank=True
+    )
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in (self.Role.SUPERVISOR, self.Role.ADMIN)
+
+
+class TeamMembership(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "team"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.team}"
+
+
+class RoutingRule(models.Model):
+    """Ordered conditions that send a new ticket to a team; empty means any."""
+
+    name = models.CharField(max_length=120)
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    enabled = models.BooleanField(default=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="rules")
+    channels = models.JSONField(default=list, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    segments = models.JSONField(
+        default=list, blank=True, help_text="Customer segments or tags."
+    )
+    languages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name} → {self.team}"
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+class Ticket(models.Model):
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="tickets"
+    )
+    subject = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    priority = models.CharField(
+        max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    language = models.CharField(max_length=16, blank=True)
+    # The conversation the channel threads by (chat session, mail thread root, ...).
+    conversation_key = models.CharField(max_length=255, blank=True, db_index=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    routed_at = models.DateTimeField(null=True, blank=True)
+    routed_by_rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["team", "status", "-id"], name="ticket_team_queue"),
+            models.Index(fields=["customer", "-id"], name="ticket_customer"),
+            models.Index(
+                fields=["created_at"], condition=Q(routed_at__isnull=True),
+                name="ticket_unrouted",
+            ),
+        ]
+        constraints = [
+            # Routed means owned by exactly one team; unrouted means owned by none.
+            models.CheckConstraint(
+                condition=Q(routed_at__isnull=True, team__isnull=True)
+                | Q(routed_at__isnull=False, team__isnull=False),
+                name="ticket_routed_has_one_team",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=TicketStatus.RESOLVED) | ~Q(resolution_note=""),
+                name="ticket_resolved_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TimelineEvent(models.Model):
+    """One touchpoint on a customer's timeline."""
+
+    class Kind(models.TextChoices):
+        MESSAGE_IN = "message_in", "Message in"
+        MESSAGE_OUT = "message_out", "Message out"
+        NOTE = "note", "Internal note"
+        CALL = "call", "Call"
+        STATUS_CHANGE = "status_change", "Status change"
+        ROUTE_CHANGE = "route_change", "Route change"
+        MERGE = "merge", "Merge"
+        SYSTEM = "system", "System"
+
+    class Delivery(models.TextChoices):
+        NONE = "", "—"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="timeline"
+    )
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    author = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sender_identity = models.ForeignKey(
+        "customers.Identity", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sender_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    quoted_text = models.TextField(blank=True)
+    html = models.TextField(blank=True, help_text="Sanitised before it is stored.")
+    external_id = models.CharField(max_length=255, blank=True)
+    delivery_status = models.CharField(
+        max_length=16, choices=Delivery.choices, default=Delivery.NONE, blank=True
+    )
+    delivery_error = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["customer", "-occurred_at", "-id"], name="timeline_keyset"
+            ),
+            models.Index(fields=["ticket", "-occurred_at", "-id"], name="ticket_events"),
+        ]
+        constraints = [
+            # A provider's message id is stored once per channel.
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=~Q(external_id=""),
+                name="event_external_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.channel} ({self.occurred_at:%Y-%m-%d})"
+
+    @property
+    def is_outbound(self) -> bool:
+        return self.kind == self.Kind.MESSAGE_OUT
+
+    @property
+    def direction(self) -> str:
+        return {"message_in": "in", "message_out": "out"}.get(self.kind, "internal")
+
+
+class Attachment(models.Model):
+    event = models.ForeignKey(
+        TimelineEvent, on_delete=models.CASCADE, related_name="attachments"
+    )
+    name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=255, blank=True)
+    inline = models.BooleanField(default=False)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or f"attachment {self.sha256[:12]}"
+
+
+class RouteChange(models.Model):
+    """Append-only: every change of a ticket's owning team, and why."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="route_changes"
+    )
+    from_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.from_team_id} → {self.to_team_id}"

@@ -1,0 +1,105 @@
+"""Thin Celery tasks: ids in, one action called, safe to run twice."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from channels_app.adapters import OutboundMessage, get_adapter
+from tickets.actions.routing import do_route_ticket
+from tickets.models import Ticket, TimelineEvent
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="tickets.route_ticket",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def route_ticket(ticket_id: int) -> int | None:
+    change = do_route_ticket(ticket_id=ticket_id)
+    return change.to_team_id if change else None
+
+
+@shared_task(name="tickets.sweep_unrouted", time_limit=300, soft_time_limit=280)
+def sweep_unrouted(limit: int = 1000) -> int:
+    """Route every ticket a lost task left without an owner."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
+    ids = list(
+        Ticket.objects.filter(routed_at__isnull=True, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    routed = 0
+    for ticket_id in ids:
+        try:
+            routed += do_route_ticket(ticket_id=ticket_id) is not None
+        except Exception:
+            logger.exception("sweep could not route ticket %s", ticket_id)
+    if ids:
+        logger.warning("sweep routed %d of %d stranded tickets", routed, len(ids))
+    return routed
+
+
+class DeliveryError(Exception):
+    pass
+
+
+@shared_task(
+    name="tickets.send_outbound",
+    bind=True,
+    max_retries=6,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def send_outbound(self, event_id: int) -> str:
+    """Hand a queued reply to its channel's adapter; retries back off, then fail."""
+    with transaction.atomic():
+        event = (
+            TimelineEvent.objects.select_for_update(of=("self",))
+            .select_related("ticket", "customer")
+            .get(pk=event_id)
+        )
+        if event.delivery_status != TimelineEvent.Delivery.QUEUED:
+            return event.delivery_status
+        recipient = event.customer.identities.filter(
+            pk=event.metadata.get("recipient_identity_id")
+        ).first()
+        if recipient is None:
+            return _fail(event, "the recipient identity no longer belongs to this customer")
+        message = OutboundMessage(
+            event_id=event.pk, channel=event.channel, recipient_kind=recipient.kind,
+            recipient=recipient.value, subject=event.subject, text=event.text,
+            html=event.html, metadata=event.metadata,
+        )
+        try:
+            external_id = get_adapter(event.channel).send(message)
+        except Exception as exc:
+            if self.request.retries >= self.max_retries:
+                return _fail(event, f"{type(exc).__name__}: {exc}")
+            event.delivery_error = f"attempt {self.request.retries + 1}: {exc}"
+            event.save(update_fields=["delivery_error"])
+            transaction.on_commit(
+                lambda: self.retry(countdown=min(600, 5 * 2**self.request.retries))
+            )
+            return event.delivery_status
+        event.external_id = external_id or ""
+        event.delivery_status = TimelineEvent.Delivery.SENT
+        event.delivery_error = ""
+        event.save(update_fields=["external_id", "delivery_status", "delivery_error"])
+        return event.delivery_status
+
+
+def _fail(event: TimelineEvent, reason: str) -> str:
+    event.delivery_status = TimelineEvent.Delivery.FAILED
+    event.delivery_error = reason
+    event.save(update_fields=["delivery_status", "delivery_error"])
+    logger.warning("reply %s failed: %s", event.pk, reason)
+    return event.delivery_status
