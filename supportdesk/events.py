@@ -9,6 +9,8 @@ TICKET_ROUTED = "ticket.routed"
 TICKET_REASSIGNED = "ticket.reassigned"
 TICKET_UPDATED = "ticket.updated"
 MESSAGE_CREATED = "message.created"
+# Anything else appended to a timeline: notes, calls, status and route changes, merges.
+TIMELINE_EVENT_CREATED = "timeline.event_created"
 CUSTOMER_MERGED = "customer.merged"
 CUSTOMER_UNMERGED = "customer.unmerged"
 MERGE_SUGGESTED = "customer.merge_suggested"

@@ -7,8 +7,9 @@ from tickets.models import Channel, TimelineEvent
 
 def event_payload(event: TimelineEvent) -> dict:
     """What a browser needs to show a new timeline event without another query."""
+    is_message = event.kind in (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
     return {
-        "type": events.MESSAGE_CREATED,
+        "type": events.MESSAGE_CREATED if is_message else events.TIMELINE_EVENT_CREATED,
         "event_id": event.pk,
         "customer_id": event.customer_id,
         "ticket_id": event.ticket_id,
