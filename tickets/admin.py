@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from supportdesk.admin import ReadOnlyAdmin
+from tickets.actions.routing import RoutingError, do_change_rule_team, do_reassign_ticket
 from tickets.models import (
     Agent, Attachment, RouteChange, RoutingRule, Team, TeamMembership, Ticket,
     TimelineEvent,
@@ -28,18 +30,42 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+class RoutingRuleForm(forms.ModelForm):
+    reroute_open = forms.BooleanField(
+        required=False,
+        label="Re-route open tickets",
+        help_text="When the team changes, move the open tickets this rule placed too.",
+    )
+
+    class Meta:
+        model = RoutingRule
+        fields = ("name", "position", "enabled", "team", "channels", "keywords",
+                  "segments", "languages")
+
+
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
     list_display = ("position", "name", "team", "enabled", "channels", "keywords")
     list_display_links = ("name",)
     list_editable = ("position", "enabled")
     list_filter = ("enabled", "team")
     search_fields = ("name",)
 
-    def get_readonly_fields(self, request, obj=None):
-        # Pointing a rule at another team goes through the action, which can
-        # re-route its tickets; the admin edits conditions and order only.
-        return ("team",) if obj else ()
+    def save_model(self, request, obj, form, change):
+        if not change or "team" not in form.changed_data:
+            return super().save_model(request, obj, form, change)
+        # A new team goes through the action, which records the moves it makes.
+        new_team = obj.team
+        obj.team_id = form.initial["team"]
+        super().save_model(request, obj, form, change)
+        moved = do_change_rule_team(
+            rule=obj, team=new_team, actor=request.user,
+            reroute_open=form.cleaned_data["reroute_open"],
+        )
+        obj.refresh_from_db()
+        if moved:
+            messages.info(request, f"{len(moved)} open tickets moved to {new_team}.")
 
 
 class RouteChangeInline(admin.TabularInline):
@@ -53,8 +79,29 @@ class RouteChangeInline(admin.TabularInline):
         return False
 
 
+class TicketForm(forms.ModelForm):
+    reassign_to = forms.ModelChoiceField(
+        Team.objects.all(), required=False, label="Reassign to team"
+    )
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the ticket moves; required with a reassignment.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ("subject", "priority", "assignee")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reassign_to") and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the ticket moves.")
+        return data
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    form = TicketForm
     list_display = ("id", "subject", "customer", "channel", "status", "priority", "team",
                     "assignee", "created_at")
     list_filter = ("status", "priority", "channel", "team")
@@ -65,6 +112,22 @@ class TicketAdmin(admin.ModelAdmin):
                        "created_at", "updated_at", "resolved_at", "first_response_at",
                        "last_message_at")
     inlines = [RouteChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        # Tickets come from the channels, through ingestion.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        team = form.cleaned_data.get("reassign_to")
+        if team:
+            try:
+                do_reassign_ticket(
+                    ticket=obj, to_team=team, actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except RoutingError as exc:
+                messages.error(request, str(exc))
 
 
 class AttachmentInline(admin.TabularInline):
