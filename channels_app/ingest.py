@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from channels_app.adapters import get_adapter
@@ -22,7 +22,14 @@ from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
-from tickets.models import OPEN_STATUSES, Attachment, Ticket, TicketStatus, TimelineEvent
+from tickets.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Channel,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +92,11 @@ def process_inbound(record_id: int) -> InboundRecord:
             return record
     except UnsupportedEventError as exc:
         return _mark_after_rollback(record_id, InboundRecord.Status.UNSUPPORTED, exc)
+    except OperationalError as exc:
+        # A deadlock or a lost connection: written down, then raised so the task
+        # retries; the record stays replayable should the retries run out.
+        _mark_after_rollback(record_id, InboundRecord.Status.FAILED, exc)
+        raise
     except Exception as exc:
         logger.warning("inbound record %s failed: %s", record_id, exc)
         return _mark_after_rollback(record_id, InboundRecord.Status.FAILED, exc)
@@ -125,7 +137,11 @@ def _thread(message: InboundMessage, customer) -> Ticket | None:
     if message.replies_to:
         answered = (
             TimelineEvent.objects.filter(
-                external_id__in=message.replies_to, ticket__isnull=False
+                external_id__in=message.replies_to,
+                ticket__isnull=False,
+                # Only the customer's own tickets: a message id seen in a copy of
+                # a mail must not let someone else write into a ticket.
+                ticket__customer=customer,
             )
             .exclude(ticket__status=TicketStatus.CLOSED)
             .select_related("ticket")
@@ -174,6 +190,9 @@ def ingest(message: InboundMessage) -> TimelineEvent:
 def _ingest(message: InboundMessage) -> TimelineEvent:
     if not message.channel:
         raise InboundError("the message names no channel")
+    if message.channel not in Channel.values or message.channel == Channel.INTERNAL:
+        # Stored as the ticket's channel: "internal" would pass for the desk's own.
+        raise InboundError(f"unknown channel {message.channel[:40]!r}")
     _check_limits(message)
     if message.external_id:
         existing = TimelineEvent.objects.filter(
@@ -184,7 +203,7 @@ def _ingest(message: InboundMessage) -> TimelineEvent:
     sender = do_resolve_sender(
         claims=message.identities,
         display_name=message.sender_name,
-        language=message.language,
+        language=message.language[:16],
     )
     customer = sender.customer
     clean_html = sanitize_html(message.html)
@@ -196,7 +215,7 @@ def _ingest(message: InboundMessage) -> TimelineEvent:
     if new_ticket:
         ticket = Ticket.objects.create(
             customer=customer, channel=message.channel,
-            subject=_subject_for(message, text), language=message.language,
+            subject=_subject_for(message, text), language=message.language[:16],
             conversation_key=message.conversation_key[:255],
         )
     try:
@@ -232,6 +251,12 @@ def _ingest(message: InboundMessage) -> TimelineEvent:
 
 
 def _touch_ticket(ticket: Ticket, occurred_at) -> None:
+    # Re-read under the row lock: a concurrent message may have reopened it already,
+    # or an agent resolved it, since the ticket was chosen.
+    ticket.refresh_from_db(
+        fields=["status", "last_message_at"],
+        from_queryset=Ticket.objects.select_for_update(of=("self",)),
+    )
     fields = ["last_message_at", "updated_at"]
     ticket.last_message_at = max(filter(None, [ticket.last_message_at, occurred_at]))
     reopened = ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED)

@@ -116,6 +116,46 @@ def do_suggest_merge(*, customer: Customer, other: Customer, reason: str) -> Non
 
 
 @transaction.atomic
+def do_update_customer_profile(
+    *,
+    customer: Customer,
+    actor=None,
+    segment: str | None = None,
+    tags: list[str] | None = None,
+) -> Customer:
+    """Set the segment and tags that routing rules read; None leaves a field as is.
+
+    A change is recorded on the customer's timeline; no change writes nothing.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes: dict = {}
+    if segment is not None and segment.strip()[:64] != customer.segment:
+        changes["segment"] = segment.strip()[:64]
+    if tags is not None:
+        cleaned = list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
+        if cleaned != customer.tags:
+            changes["tags"] = cleaned
+    if not changes:
+        return customer
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=list(changes))
+    described = []
+    if "segment" in changes:
+        described.append(f"segment “{customer.segment or '(none)'}”")
+    if "tags" in changes:
+        described.append(f"tags {', '.join(customer.tags) or '(none)'}")
+    do_append_system_event(
+        customer=customer,
+        kind=TimelineEvent.Kind.SYSTEM,
+        author=actor,
+        text=f"Profile updated: {'; '.join(described)}.",
+        metadata={"profile": changes},
+    )
+    return customer
+
+
+@transaction.atomic
 def do_merge_customers(
     *, source: Customer, target: Customer, actor=None, reason: str = ""
 ) -> CustomerMerge:
@@ -180,15 +220,21 @@ def do_unmerge_customers(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
     if merge.is_undone:
         raise MergeError("this merge has already been undone")
     source, target = _lock_pair(merge.source, merge.target)
+    if target.merged_into_id:
+        # What this merge moved now lives on a later survivor.
+        raise MergeError("undo the later merge of the survivor first")
     Identity.objects.filter(id__in=merge.moved_identity_ids, customer=target).update(
         customer=source
     )
     Ticket.objects.filter(id__in=merge.moved_ticket_ids, customer=target).update(
         customer=source
     )
-    TimelineEvent.objects.filter(id__in=merge.moved_event_ids, customer=target).update(
-        customer=source
-    )
+    # Messages that joined a moved ticket after the merge go back with their ticket;
+    # the survivor keeps what arrived on its own tickets.
+    TimelineEvent.objects.filter(
+        Q(id__in=merge.moved_event_ids) | Q(ticket_id__in=merge.moved_ticket_ids),
+        customer=target,
+    ).update(customer=source)
     source.merged_into = None
     source.save(update_fields=["merged_into"])
     merge.undone_at = timezone.now()

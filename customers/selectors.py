@@ -66,8 +66,11 @@ def customer_timeline(
     events = TimelineEvent.objects.filter(customer_id=customer.pk)
     if cursor:
         occurred_at, pk = decode_cursor(cursor)
-        events = events.filter(
-            Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk)
+        # The bare OR cannot bound an index range, so PostgreSQL would read every
+        # older event and sort them; `<=` bounds the scan of timeline_keyset and the
+        # OR only settles ties on the cursor's timestamp.
+        events = events.filter(occurred_at__lte=occurred_at).filter(
+            Q(occurred_at__lt=occurred_at) | Q(pk__lt=pk)
         )
     rows = list(
         events.select_related("ticket", "ticket__team", "author", "sender_identity")

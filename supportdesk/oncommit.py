@@ -1,11 +1,14 @@
 """Side effects that leave only after the surrounding transaction commits."""
 
+import asyncio
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from functools import partial
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from supportdesk.events import LAYER_MESSAGE_TYPE
@@ -13,17 +16,64 @@ from supportdesk.events import LAYER_MESSAGE_TYPE
 logger = logging.getLogger(__name__)
 
 
+async def _send_to_groups(layer, message: dict, groups: list[str]) -> None:
+    for group in groups:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # a realtime hiccup must never undo committed work
+            logger.exception("publishing %s to %s failed", message["event"]["type"], group)
+
+
+class _PublisherLoop:
+    """One event loop per process, on a thread of its own, that talks to the layer.
+
+    From a thread with no event loop (a Celery worker, a command), async_to_sync
+    starts a thread and a loop for every call, and the Redis layer opens a new
+    connection for every loop: more than the rest of a task costs. This loop, and
+    the connections the layer keeps for it, last as long as the process.
+    """
+
+    TIMEOUT_SECONDS = 10
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def forget(self) -> None:
+        # A forked child has the loop object but not the thread that ran it.
+        self._lock = threading.Lock()
+        self._loop = None
+
+    def run(self, coroutine) -> None:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._loop.run_forever, name="desk-publisher", daemon=True
+                ).start()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            future.result(self.TIMEOUT_SECONDS)
+        except TimeoutError:
+            future.cancel()
+            logger.warning("publishing took over %ss: abandoned", self.TIMEOUT_SECONDS)
+
+
+_publisher = _PublisherLoop()
+os.register_at_fork(after_in_child=_publisher.forget)
+
+
 def publish_now(event: dict, groups: Iterable[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": LAYER_MESSAGE_TYPE, "event": event}
-    send = async_to_sync(layer.group_send)
-    for group in dict.fromkeys(groups):
-        try:
-            send(group, message)
-        except Exception:  # a realtime hiccup must never undo committed work
-            logger.exception("publishing %s to %s failed", event.get("type"), group)
+    groups = list(dict.fromkeys(groups))
+    if isinstance(layer, InMemoryChannelLayer):
+        # Its queues belong to the server's event loop, which async_to_sync uses.
+        async_to_sync(_send_to_groups)(layer, message, groups)
+    else:
+        _publisher.run(_send_to_groups(layer, message, groups))
 
 
 def publish_on_commit(event: dict, groups: Iterable[str]) -> None:

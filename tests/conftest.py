@@ -1,7 +1,9 @@
 import pytest
+from channels.layers import get_channel_layer
 from django.db import connection
 
 from tests.factories import AgentFactory, TeamFactory
+from tests.worker import desk_worker  # noqa: F401  (a fixture)
 from tickets.models import Agent
 
 
@@ -37,6 +39,18 @@ def billing_agent(teams):
 @pytest.fixture
 def tech_agent(teams):
     return AgentFactory(username="tom", teams=[teams["tech"]])
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Every realtime event handed to the channel layer, as (group, event) pairs."""
+    sent: list[tuple[str, dict]] = []
+
+    async def group_send(group, message):
+        sent.append((group, message["event"]))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", group_send)
+    return sent
 
 
 @pytest.fixture

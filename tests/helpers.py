@@ -7,11 +7,14 @@ from django.test import TestCase
 from channels_app.inbound import IdentityClaim, InboundMessage
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
+from tickets.models import Ticket, TimelineEvent
 
 _ids = itertools.count(1)
 
 
-def message(channel: str = "email", *identities: tuple[str, str], **fields) -> InboundMessage:
+def message(
+    channel: str = "email", *identities: tuple[str, str], **fields
+) -> InboundMessage:
     """An inbound message; identities default to one email address."""
     claims = tuple(IdentityClaim(kind, value) for kind, value in identities) or (
         IdentityClaim("email", "ana@example.com"),
@@ -36,3 +39,13 @@ def deliver(msg: InboundMessage) -> InboundRecord:
         with TestCase.captureOnCommitCallbacks(execute=True):
             record = process_inbound(record.pk)
     return record
+
+
+def deliver_without_routing(msg: InboundMessage) -> Ticket:
+    """Ingest a message while the route task it queues is lost: the ticket it
+    opens (or continues) stays as ingestion left it."""
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        record, _ = submit_message(msg)
+        record = process_inbound(record.pk)
+    assert record.status == InboundRecord.Status.PROCESSED, record.error
+    return TimelineEvent.objects.get(pk=record.event_ids[0]).ticket

@@ -25,7 +25,8 @@ class RoutingDecision:
 
 def _has_keyword(text: str, keywords: list[str]) -> bool:
     return any(
-        re.search(rf"(?<!\w){re.escape(word.strip().lower())}(?!\w)", text)
+        # Whole words, with the plain English endings: "invoice" finds "invoices".
+        re.search(rf"(?<!\w){re.escape(word.strip().lower())}(?:s|es|d|ed|ing)?(?!\w)", text)
         for word in keywords
         if word.strip()
     )

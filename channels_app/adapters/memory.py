@@ -1,11 +1,10 @@
-import itertools
+import uuid
 
 from channels_app.adapters.base import OutboundMessage
 from channels_app.adapters.api import ApiAdapter
 
 # Every message "sent" through a memory adapter, for tests to inspect.
 outbox: list[OutboundMessage] = []
-_ids = itertools.count(1)
 
 
 class MemoryAdapter(ApiAdapter):
@@ -15,6 +14,8 @@ class MemoryAdapter(ApiAdapter):
 
     def send(self, message: OutboundMessage) -> str:
         outbox.append(message)
-        return f"memory-{next(_ids)}"
+        # Unique across processes: a counter restarting with each process would
+        # repeat ids already stored under the (channel, external_id) constraint.
+        return f"memory-{uuid.uuid4().hex}"
 
 

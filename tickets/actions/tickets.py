@@ -84,8 +84,16 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
     ticket = _locked(ticket)
     if assignee is not None and not assignee.teams.filter(pk=ticket.team_id).exists():
         raise TicketActionError(f"{assignee} is not in the team that owns this ticket")
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
+    name = (assignee.get_full_name() or assignee.username) if assignee else ""
+    do_append_system_event(
+        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.SYSTEM,
+        author=actor, text=f"Assigned to {name}." if assignee else "Unassigned.",
+        metadata={"assignee_id": assignee.pk if assignee else None},
+    )
     _publish_ticket(ticket, assignee_id=assignee.pk if assignee else None)
     return ticket
 

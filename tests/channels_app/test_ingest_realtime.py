@@ -1,0 +1,163 @@
+"""What ingestion publishes on the Redis channel layer, and when."""
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.test import override_settings
+
+from channels_app.ingest import process_inbound, submit_message
+from channels_app.models import InboundRecord
+from customers.models import Customer
+from supportdesk import events
+from tests.helpers import deliver, message
+from tickets.models import Ticket, TimelineEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A message not followed by another within this long means nothing more is coming:
+# events are sent synchronously when the transaction commits.
+QUIET_SECONDS = 0.5
+
+
+async def _receive_until_quiet(layer, channel: str) -> list[dict]:
+    received = []
+    while True:
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), QUIET_SECONDS)
+        except TimeoutError:
+            return received
+        assert message["type"] == events.LAYER_MESSAGE_TYPE
+        received.append(message["event"])
+
+
+class Listener:
+    """A channel subscribed to one group, as a browser's consumer would be.
+
+    Receiving happens on one long-lived event loop, as in an ASGI server; the desk
+    publishes from its own threads and loops.
+    """
+
+    def __init__(self, layer, loop, group: str):
+        self.layer, self.loop, self.group = layer, loop, group
+        self.channel = self._run(layer.new_channel())
+        self._run(layer.group_add(group, self.channel))
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def received(self) -> list[dict]:
+        return self._run(_receive_until_quiet(self.layer, self.channel))
+
+    def leave(self) -> None:
+        self._run(self.layer.group_discard(self.group, self.channel))
+
+
+@pytest.fixture
+def listen():
+    """Subscribe to groups on a Redis layer with a prefix of this test's own, so
+    other runs publishing to the same server are not heard."""
+    assert settings.REDIS_URL, "the realtime tests need REDIS_URL"
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [settings.REDIS_URL],
+                "prefix": f"test-ingest-{uuid.uuid4().hex[:12]}",
+                "group_expiry": 300,
+            },
+        }
+    }
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    listeners = []
+    with override_settings(CHANNEL_LAYERS=layers):
+        layer = get_channel_layer()
+
+        def subscribe(group: str) -> Listener:
+            listeners.append(Listener(layer, loop, group))
+            return listeners[-1]
+
+        try:
+            yield subscribe
+        finally:
+            for listener in listeners:
+                listener.leave()
+            asyncio.run_coroutine_threadsafe(layer.flush(), loop).result(30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+            loop.close()
+
+
+def test_a_new_ticket_and_its_message_are_announced_after_commit(teams, listen):
+    deliver(message("email", ("email", "ana@example.com"), text="Earlier"))
+    customer = Customer.objects.get()
+    tech = teams["tech"]
+    on_customer = listen(events.customer_group(customer.pk))
+    on_team = listen(events.team_group(tech.pk))
+
+    with transaction.atomic():
+        record, _ = submit_message(
+            message("email", ("email", "ana@example.com"), text="Refund please")
+        )
+        process_inbound(record.pk)
+        ticket = Ticket.objects.latest("id")
+        on_ticket = listen(events.ticket_group(ticket.pk))
+        assert on_customer.received() == []
+
+    event = TimelineEvent.objects.get(text="Refund please")
+    created = {
+        "type": events.TICKET_CREATED,
+        "ticket_id": ticket.pk,
+        "customer_id": customer.pk,
+        "channel": "email",
+    }
+    heard_by_customer = on_customer.received()
+    assert created in heard_by_customer
+    said = [e for e in heard_by_customer if e["type"] == events.MESSAGE_CREATED]
+    assert said[0]["event_id"] == event.pk
+    assert said[0]["text"] == "Refund please"
+    assert said[0]["ticket_id"] == ticket.pk
+
+    heard_by_ticket = on_ticket.received()
+    assert created in heard_by_ticket
+    assert event.pk in {e.get("event_id") for e in heard_by_ticket}
+
+    routed = [e for e in on_team.received() if e["type"] == events.TICKET_ROUTED]
+    assert [(e["ticket_id"], e["to_team_id"]) for e in routed] == [(ticket.pk, tech.pk)]
+
+    # Once routed, the owning team hears the ticket's next message too.
+    deliver(message("email", text="Any news?", replies_to=(event.external_id,)))
+    reply = TimelineEvent.objects.get(text="Any news?")
+    heard_by_team = on_team.received()
+    assert [(e["type"], e["event_id"], e["ticket_id"]) for e in heard_by_team] == [
+        (events.MESSAGE_CREATED, reply.pk, ticket.pk)
+    ]
+
+
+def test_nothing_is_published_when_the_transaction_rolls_back(teams, listen):
+    deliver(message("email", ("email", "ana@example.com"), text="Earlier"))
+    customer = Customer.objects.get()
+    on_customer = listen(events.customer_group(customer.pk))
+    on_team = listen(events.team_group(teams["tech"].pk))
+    on_desk = listen(events.DESK_GROUP)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record, _ = submit_message(
+            message("email", ("email", "ana@example.com"), text="Never mind")
+        )
+        process_inbound(record.pk)
+        on_ticket = listen(events.ticket_group(Ticket.objects.latest("id").pk))
+        raise RuntimeError("the surrounding work failed")
+
+    assert on_customer.received() == []
+    assert on_ticket.received() == []
+    assert on_team.received() == []
+    assert on_desk.received() == []
+    assert not TimelineEvent.objects.filter(text="Never mind").exists()
+    assert InboundRecord.objects.count() == 1

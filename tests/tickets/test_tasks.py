@@ -1,0 +1,143 @@
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import TestCase
+from django.utils import timezone
+
+from channels_app.ingest import submit_message
+from channels_app.models import InboundRecord
+from supportdesk.celery import app
+from tests.factories import RoutingRuleFactory, TeamFactory
+from tests.helpers import deliver_without_routing, message
+from tickets.models import RouteChange, Ticket
+from tickets.tasks import route_ticket, sweep_unrouted
+
+pytestmark = pytest.mark.django_db
+
+
+def created_ago(ticket: Ticket, seconds: int) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def sweep() -> int:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return sweep_unrouted()
+
+
+# ----------------------------------------------------------------------- sweep
+
+
+def test_the_sweep_routes_a_ticket_whose_route_task_never_ran(teams, settings):
+    settings.ROUTING_SWEEP_AFTER_SECONDS = 60
+    rule = RoutingRuleFactory(team=teams["billing"], keywords=["invoice"])
+    stranded = deliver_without_routing(message("email", text="Wrong invoice"))
+    created_ago(stranded, 61)
+
+    assert sweep() == 1
+
+    stranded.refresh_from_db()
+    assert (stranded.team, stranded.routed_by_rule) == (teams["billing"], rule)
+    change = RouteChange.objects.get(ticket=stranded)
+    assert (change.to_team, change.rule) == (teams["billing"], rule)
+
+
+def test_the_sweep_leaves_tickets_younger_than_the_grace_period(teams, settings):
+    settings.ROUTING_SWEEP_AFTER_SECONDS = 60
+    young = deliver_without_routing(message("email", ("email", "a@example.com")))
+    old = deliver_without_routing(message("email", ("email", "b@example.com")))
+    created_ago(young, 50)
+    created_ago(old, 70)
+
+    assert sweep() == 1
+
+    young.refresh_from_db()
+    old.refresh_from_db()
+    assert young.routed_at is None
+    assert old.team == teams["tech"]
+    assert not RouteChange.objects.filter(ticket=young).exists()
+
+
+def test_the_sweep_routes_a_ticket_left_unrouted_once_a_team_exists(db, settings):
+    settings.ROUTING_SWEEP_AFTER_SECONDS = 0
+    ticket = deliver_without_routing(message("email"))
+
+    assert sweep() == 0
+    TeamFactory(name="Frontline")
+    assert sweep() == 1
+    assert sweep() == 0
+
+    ticket.refresh_from_db()
+    assert ticket.team.name == "Frontline"
+    assert RouteChange.objects.filter(ticket=ticket).count() == 1
+
+
+def test_the_sweep_leaves_routed_tickets_alone(teams, settings, supervisor):
+    settings.ROUTING_SWEEP_AFTER_SECONDS = 0
+    ticket = deliver_without_routing(message("email"))
+    route_ticket(ticket.pk)
+
+    assert sweep() == 0
+
+    assert RouteChange.objects.filter(ticket=ticket).count() == 1
+
+
+def test_the_route_task_returns_the_team_once_then_nothing(teams):
+    ticket = deliver_without_routing(message("email"))
+
+    assert route_ticket(ticket.pk) == teams["tech"].pk
+    assert route_ticket(ticket.pk) is None
+
+
+def test_a_task_lost_with_its_worker_goes_back_on_the_queue():
+    # Acknowledged only after it ran, and rejected (re-queued) when the worker dies.
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert route_ticket.acks_late is True
+    assert route_ticket.reject_on_worker_lost is True
+    assert "tickets.sweep_unrouted" in {
+        entry["task"] for entry in app.conf.beat_schedule.values()
+    }
+
+
+# ------------------------------------------------------------ with a real worker
+
+
+def wait_for(condition, *, timeout: float = 30.0, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_ingests_a_message_and_routes_its_ticket(desk_worker):
+    billing = TeamFactory(name="Billing", slug="billing")
+    TeamFactory(name="Technical support", slug="tech", is_default=True)
+    rule = RoutingRuleFactory(team=billing, keywords=["invoice"])
+
+    record, created = submit_message(
+        message("email", subject="Invoice 2024-117", text="It is charged twice.")
+    )
+
+    assert created
+    record = wait_for(
+        lambda: InboundRecord.objects.filter(
+            pk=record.pk, status=InboundRecord.Status.PROCESSED
+        ).first(),
+        what="the worker to process the inbound record",
+    )
+    ticket = wait_for(
+        lambda: Ticket.objects.filter(
+            events__id=record.event_ids[0], routed_at__isnull=False
+        ).first(),
+        what="the worker to route the ticket",
+    )
+    assert (ticket.team, ticket.routed_by_rule) == (billing, rule)
+    assert RouteChange.objects.filter(ticket=ticket).count() == 1

@@ -1,0 +1,37 @@
+"""A believable demo desk, built through the same doors production uses.
+
+Customers' messages enter through channels_app.ingest.submit_message(); agents and
+supervisors act through the ticket and customer actions. Running it again changes
+nothing.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from tickets.demo.desk import LOGINS, DemoLogin, ensure_desk
+from tickets.demo.newcomers import write_new_customers
+from tickets.demo.playback import DemoError, Script
+from tickets.demo.returning import write_returning_customers
+
+__all__ = ["LOGINS", "DemoError", "DemoLogin", "SeedResult", "seed_demo"]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    created_logins: tuple[str, ...]
+    new_messages: int
+    scripted_messages: int
+
+
+def seed_demo() -> SeedResult:
+    desk = ensure_desk()
+    script = Script(now=timezone.now())
+    write_returning_customers(script)
+    write_new_customers(script)
+    script.play(desk)
+    return SeedResult(
+        created_logins=desk.created_logins,
+        new_messages=script.new_messages,
+        scripted_messages=script.scripted_messages,
+    )

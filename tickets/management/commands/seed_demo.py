@@ -1,0 +1,43 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from tickets.demo import LOGINS, DemoError, seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the desk with demo teams, routing rules, logins and a few weeks of "
+        "customer conversations. Safe to run again: what exists is left as it is."
+    )
+
+    def handle(self, *args, **options) -> None:
+        try:
+            result = seed_demo()
+        except DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        if result.new_messages or result.created_logins:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo desk seeded: {result.new_messages} of "
+                    f"{result.scripted_messages} customer messages and "
+                    f"{len(result.created_logins)} logins were new."
+                )
+            )
+        else:
+            self.stdout.write("Demo desk already seeded: nothing changed.")
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        rows = [("username", "password", "role", "teams")] + [
+            (
+                login.username,
+                login.password,
+                login.role,
+                ", ".join(login.team_names) or "-",
+            )
+            for login in LOGINS
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        self.stdout.write("\nDemo logins:")
+        for row in rows:
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write("  " + "  ".join(cells).rstrip())
