@@ -33,6 +33,7 @@ run: seed
 	fi
 
 serve: install
+	@echo "Serving the desk at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) supportdesk.asgi:application
 
 worker: install
