@@ -35,6 +35,33 @@ class InboundAttachment:
         return hashlib.sha256(self.content).hexdigest()
 
 
+def _optional_int(value) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """A provider's word on a message the desk sent: sent, delivered, read, failed."""
+
+    channel: str
+    external_id: str
+    status: str
+    error: str = ""
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MessageRevision:
+    """A customer edited or deleted a message already on the timeline."""
+
+    channel: str
+    external_id: str
+    revision_id: str
+    text: str = ""
+    deleted: bool = False
+    occurred_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     channel: str
@@ -58,6 +85,14 @@ class InboundMessage:
     language: str = ""
     attachments: tuple[InboundAttachment, ...] = ()
     metadata: dict = field(default_factory=dict)
+    # message_in, or call for a call the provider reports (details in metadata).
+    event_kind: str = "message_in"
+    # The inbox (slug) it came through; set from the raw record when processed.
+    inbox: str = ""
+    # A ticket named by a signed token the adapter verified (a reply address).
+    ticket_token: int | None = None
+    # A ticket number written in the subject: counts only for that ticket's customer.
+    subject_ticket: int | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -110,6 +145,10 @@ class InboundMessage:
                 language=str(data.get("language") or ""),
                 attachments=attachments,
                 metadata=dict(data.get("metadata") or {}),
+                event_kind=str(data.get("event_kind") or "message_in"),
+                inbox=str(data.get("inbox") or ""),
+                ticket_token=_optional_int(data.get("ticket_token")),
+                subject_ticket=_optional_int(data.get("subject_ticket")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InboundError(f"malformed message: {exc!r}") from exc

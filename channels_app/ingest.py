@@ -8,6 +8,7 @@ customer, threads the message onto a ticket and appends it, in one transaction.
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,12 +16,19 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from channels_app.adapters import get_adapter
-from channels_app.inbound import InboundError, InboundMessage, UnsupportedEventError
-from channels_app.models import InboundRecord
+from channels_app.inbound import (
+    DeliveryUpdate,
+    InboundError,
+    InboundMessage,
+    MessageRevision,
+    UnsupportedEventError,
+)
+from channels_app.models import Inbox, InboundRecord
 from customers.actions import do_resolve_sender
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
+from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import (
     OPEN_STATUSES,
@@ -86,8 +94,13 @@ def process_inbound(record_id: int) -> InboundRecord:
             record = InboundRecord.objects.select_for_update().get(pk=record_id)
             if record.status == InboundRecord.Status.PROCESSED:
                 return record
-            messages = get_adapter(record.channel).parse(bytes(record.payload))
-            event_ids = [ingest(message).pk for message in messages]
+            inbox = _inbox_of(record)
+            items = get_adapter(record.channel).parse(bytes(record.payload), inbox=inbox)
+            event_ids = [
+                event.pk
+                for item in items
+                if (event := _APPLY[type(item)](item, inbox)) is not None
+            ]
             _mark(record, InboundRecord.Status.PROCESSED, event_ids=event_ids)
             return record
     except UnsupportedEventError as exc:
@@ -100,6 +113,26 @@ def process_inbound(record_id: int) -> InboundRecord:
     except Exception as exc:
         logger.warning("inbound record %s failed: %s", record_id, exc)
         return _mark_after_rollback(record_id, InboundRecord.Status.FAILED, exc)
+
+
+def _inbox_of(record: InboundRecord) -> Inbox | None:
+    if not record.inbox:
+        return None
+    return Inbox.objects.filter(adapter=record.channel, slug=record.inbox).first()
+
+
+def _ingest_from(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
+    if inbox is not None and not message.inbox:
+        message = replace(message, inbox=inbox.slug)
+    return ingest(message, inbox=inbox)
+
+
+# What each kind of parsed item does; each returns the event it wrote or changed.
+_APPLY = {
+    InboundMessage: _ingest_from,
+    DeliveryUpdate: lambda update, inbox: do_apply_delivery_update(update=update),
+    MessageRevision: lambda revision, inbox: do_apply_revision(revision=revision),
+}
 
 
 def _mark(record: InboundRecord, status: str, *, error: str = "", event_ids=()) -> None:
@@ -132,8 +165,24 @@ def _check_limits(message: InboundMessage) -> None:
             )
 
 
+def _named_ticket(message: InboundMessage, customer) -> Ticket | None:
+    """A ticket the message names: by a verified reply token, or by a ticket number
+    in its subject when the sender is that ticket's customer."""
+    tickets = Ticket.objects.exclude(status=TicketStatus.CLOSED)
+    if message.ticket_token:
+        ticket = tickets.filter(pk=message.ticket_token).first()
+        if ticket:
+            return ticket
+    if message.subject_ticket:
+        return tickets.filter(pk=message.subject_ticket, customer=customer).first()
+    return None
+
+
 def _thread(message: InboundMessage, customer) -> Ticket | None:
     """The ticket this message continues, or None for a new conversation."""
+    named = _named_ticket(message, customer)
+    if named:
+        return named
     if message.replies_to:
         answered = (
             TimelineEvent.objects.filter(
@@ -170,14 +219,20 @@ def _subject_for(message: InboundMessage, text: str) -> str:
     return (first_line[:77] + "…") if len(first_line) > 80 else first_line
 
 
+_EVENT_KINDS = {
+    "message_in": TimelineEvent.Kind.MESSAGE_IN,
+    "call": TimelineEvent.Kind.CALL,
+}
+
+
 class _AlreadyStored(Exception):
     pass
 
 
-def ingest(message: InboundMessage) -> TimelineEvent:
+def ingest(message: InboundMessage, *, inbox: Inbox | None = None) -> TimelineEvent:
     """Append one inbound message to its customer's timeline. Idempotent."""
     try:
-        return _ingest(message)
+        return _ingest(message, inbox)
     except _AlreadyStored:
         # The same provider message arrived through another door at the same time;
         # everything this attempt wrote has been rolled back.
@@ -187,12 +242,14 @@ def ingest(message: InboundMessage) -> TimelineEvent:
 
 
 @transaction.atomic
-def _ingest(message: InboundMessage) -> TimelineEvent:
+def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     if not message.channel:
         raise InboundError("the message names no channel")
     if message.channel not in Channel.values or message.channel == Channel.INTERNAL:
         # Stored as the ticket's channel: "internal" would pass for the desk's own.
         raise InboundError(f"unknown channel {message.channel[:40]!r}")
+    if message.event_kind not in _EVENT_KINDS:
+        raise InboundError(f"unknown event kind {message.event_kind[:40]!r}")
     _check_limits(message)
     if message.external_id:
         existing = TimelineEvent.objects.filter(
@@ -216,14 +273,18 @@ def _ingest(message: InboundMessage) -> TimelineEvent:
         ticket = Ticket.objects.create(
             customer=customer, channel=message.channel,
             subject=_subject_for(message, text), language=message.language[:16],
-            conversation_key=message.conversation_key[:255],
+            conversation_key=message.conversation_key[:255], inbox=inbox,
+            last_message_at=occurred_at,
         )
     try:
-        with transaction.atomic():
+        # No savepoint: on _AlreadyStored this function's own atomic block rolls
+        # back everything the attempt wrote.
+        with transaction.atomic(savepoint=False):
             event = TimelineEvent.objects.create(
                 customer=customer, ticket=ticket, channel=message.channel,
                 kind=(TimelineEvent.Kind.SYSTEM if message.automated
-                      else TimelineEvent.Kind.MESSAGE_IN),
+                      else _EVENT_KINDS[message.event_kind]),
+                inbox=inbox,
                 sender_identity=sender.identity,
                 sender_name=message.sender_name[:200],
                 subject=message.subject[:300], text=text,
@@ -235,7 +296,8 @@ def _ingest(message: InboundMessage) -> TimelineEvent:
     except IntegrityError:
         raise _AlreadyStored from None
     _store_attachments(event, message)
-    if ticket is not None and not message.automated:
+    if ticket is not None and not message.automated and not new_ticket:
+        # A ticket created above is unseen by others until commit: nothing to lock.
         _touch_ticket(ticket, occurred_at)
     publish_event(event)
     if new_ticket:

@@ -39,3 +39,54 @@ class InboundRecord(models.Model):
     @property
     def payload_text(self) -> str:
         return bytes(self.payload).decode("utf-8", errors="replace")
+
+
+class Inbox(models.Model):
+    """A configured channel: which adapter serves it, its settings and secrets.
+
+    Secrets (app secrets, tokens, passwords) are write-only: the admin never shows
+    them back.
+    """
+
+    class Adapter(models.TextChoices):
+        EMAIL = "email", "Email"
+        CHAT = "chat", "Web chat"
+        PHONE = "phone", "Phone (agent-logged calls)"
+        WHATSAPP = "whatsapp", "WhatsApp Cloud API"
+        MESSENGER = "messenger", "Messenger"
+        INSTAGRAM = "instagram", "Instagram"
+        TELEGRAM = "telegram", "Telegram"
+        TWILIO_SMS = "twilio-sms", "SMS (Twilio)"
+        TWILIO_VOICE = "twilio-voice", "Voice (Twilio)"
+
+    adapter = models.CharField(max_length=32, choices=Adapter.choices)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=64)
+    enabled = models.BooleanField(default=True)
+    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings.")
+    secrets = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "inboxes"
+        ordering = ["adapter", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["adapter", "slug"], name="inbox_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_adapter_display()})"
+
+    def secret(self, name: str) -> str:
+        return str(self.secrets.get(name) or "")
+
+
+# The timeline channel each inbox adapter's messages land on.
+CHANNEL_OF_ADAPTER = {
+    Inbox.Adapter.TWILIO_SMS: "sms",
+    Inbox.Adapter.TWILIO_VOICE: "phone",
+}
+
+
+def channel_of(adapter: str) -> str:
+    return CHANNEL_OF_ADAPTER.get(adapter, adapter)

@@ -17,11 +17,18 @@ logger = logging.getLogger(__name__)
 
 
 async def _send_to_groups(layer, message: dict, groups: list[str]) -> None:
-    for group in groups:
-        try:
-            await layer.group_send(group, message)
-        except Exception:  # a realtime hiccup must never undo committed work
-            logger.exception("publishing %s to %s failed", message["event"]["type"], group)
+    # The groups are independent: their round trips to the layer overlap.
+    results = await asyncio.gather(
+        *(layer.group_send(group, message) for group in groups), return_exceptions=True
+    )
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, Exception):  # a realtime hiccup never undoes work
+            logger.error(
+                "publishing %s to %s failed",
+                message["event"]["type"],
+                group,
+                exc_info=result,
+            )
 
 
 class _PublisherLoop:

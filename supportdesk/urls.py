@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import path
 
+from channels_app.webhooks import webhook
 from customers import views as customer_views
 
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -118,6 +118,11 @@ class Ticket(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=16, blank=True)
+    # The inbox the conversation came through; replies leave through it.
+    inbox = models.ForeignKey(
+        "channels_app.Inbox", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # The conversation the channel threads by (chat session, mail thread root, ...).
     conversation_key = models.CharField(max_length=255, blank=True, db_index=True)
     team = models.ForeignKey(
@@ -197,6 +202,10 @@ class TimelineEvent(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    inbox = models.ForeignKey(
+        "channels_app.Inbox", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
     author = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -64,7 +64,7 @@ def send_outbound(self, event_id: int) -> str:
     with transaction.atomic():
         event = (
             TimelineEvent.objects.select_for_update(of=("self",))
-            .select_related("ticket", "customer")
+            .select_related("ticket", "customer", "inbox")
             .get(pk=event_id)
         )
         if event.delivery_status != TimelineEvent.Delivery.QUEUED:
@@ -76,11 +76,14 @@ def send_outbound(self, event_id: int) -> str:
             return _fail(event, "the recipient identity no longer belongs to this customer")
         message = OutboundMessage(
             event_id=event.pk, channel=event.channel, recipient_kind=recipient.kind,
-            recipient=recipient.value, subject=event.subject, text=event.text,
-            html=event.html, metadata=event.metadata,
+            recipient=recipient.value, ticket_id=event.ticket_id,
+            sender_name=event.sender_name, subject=event.subject, text=event.text,
+            html=event.html, replies_to=_conversation_ids(event),
+            template=event.metadata.get("template"), metadata=event.metadata,
         )
+        adapter_key = event.inbox.adapter if event.inbox_id else event.channel
         try:
-            external_id = get_adapter(event.channel).send(message)
+            external_id = get_adapter(adapter_key).send(message, inbox=event.inbox)
         except Exception as exc:
             if self.request.retries >= self.max_retries:
                 return _fail(event, f"{type(exc).__name__}: {exc}")
@@ -95,6 +98,19 @@ def send_outbound(self, event_id: int) -> str:
         event.delivery_error = ""
         event.save(update_fields=["external_id", "delivery_status", "delivery_error"])
         return event.delivery_status
+
+
+def _conversation_ids(event: TimelineEvent) -> tuple[str, ...]:
+    if not event.ticket_id:
+        return ()
+    ids = (
+        TimelineEvent.objects.filter(ticket_id=event.ticket_id, channel=event.channel)
+        .exclude(external_id="")
+        .exclude(pk=event.pk)
+        .order_by("occurred_at", "id")
+        .values_list("external_id", flat=True)
+    )
+    return tuple(ids)[-20:]
 
 
 def _fail(event: TimelineEvent, reason: str) -> str:

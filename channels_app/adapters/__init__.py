@@ -5,7 +5,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from channels_app.adapters.base import ChannelAdapter, OutboundMessage
+from channels_app.adapters.base import ChannelAdapter, OutboundMessage, SignatureError
 
 
 class UnknownChannelError(LookupError):
@@ -25,4 +25,10 @@ def get_adapter(key: str) -> ChannelAdapter:
     return _load(path)
 
 
-__all__ = ["ChannelAdapter", "OutboundMessage", "UnknownChannelError", "get_adapter"]
+__all__ = [
+    "ChannelAdapter",
+    "OutboundMessage",
+    "SignatureError",
+    "UnknownChannelError",
+    "get_adapter",
+]

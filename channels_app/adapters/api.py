@@ -12,7 +12,7 @@ class ApiAdapter(ChannelAdapter):
 
     key = "api"
 
-    def parse(self, payload: bytes) -> list[InboundMessage]:
+    def parse(self, payload: bytes, *, inbox=None) -> list[InboundMessage]:
         try:
             document = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,6 +1,15 @@
 from dataclasses import dataclass, field
 
-from channels_app.inbound import InboundMessage
+from django.http import HttpRequest, HttpResponse
+
+from channels_app.inbound import DeliveryUpdate, InboundMessage, MessageRevision
+
+# What an adapter's parse() may return for one stored payload.
+InboundItem = InboundMessage | DeliveryUpdate | MessageRevision
+
+
+class SignatureError(Exception):
+    """A webhook request whose signature is missing, wrong or stale."""
 
 
 @dataclass(frozen=True)
@@ -11,20 +20,42 @@ class OutboundMessage:
     channel: str
     recipient_kind: str
     recipient: str
+    ticket_id: int | None = None
+    sender_name: str = ""
     subject: str = ""
     text: str = ""
     html: str = ""
+    # Earlier message ids of the conversation on this channel, oldest first.
     replies_to: tuple[str, ...] = ()
+    # Template name and parameters, for channels that need one outside a window.
+    template: dict | None = None
     metadata: dict = field(default_factory=dict)
 
 
 class ChannelAdapter:
+    """One provider or door. `key` names it in settings, inboxes and webhook URLs."""
+
     key: str = ""
 
-    def parse(self, payload: bytes) -> list[InboundMessage]:
-        """Turn a stored raw payload into messages, or raise InboundError."""
+    def handshake(self, request: HttpRequest, inbox) -> HttpResponse | None:
+        """Answer a provider's GET verification; None when the adapter has none."""
+        return None
+
+    def verify(self, request: HttpRequest, inbox) -> None:
+        """Check a webhook request's signature over its raw body, or raise
+        SignatureError. Adapters without a webhook refuse every request."""
+        raise SignatureError(f"{self.key or 'this adapter'} takes no webhooks")
+
+    def delivery_id(self, request: HttpRequest, body: bytes) -> str:
+        """The provider's id of this delivery, so a retry is recognised; "" when
+        the payload's hash should stand for it."""
+        return ""
+
+    def parse(self, payload: bytes, *, inbox=None) -> list[InboundItem]:
+        """Turn a stored raw payload into messages and updates, or raise
+        InboundError (UnsupportedEventError for kinds the adapter does not know)."""
         raise NotImplementedError
 
-    def send(self, message: OutboundMessage) -> str:
+    def send(self, message: OutboundMessage, *, inbox=None) -> str:
         """Hand a message to the provider; return the provider's id for it."""
         raise NotImplementedError

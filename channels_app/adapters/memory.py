@@ -12,7 +12,7 @@ class MemoryAdapter(ApiAdapter):
 
     key = "memory"
 
-    def send(self, message: OutboundMessage) -> str:
+    def send(self, message: OutboundMessage, *, inbox=None) -> str:
         outbox.append(message)
         # Unique across processes: a counter restarting with each process would
         # repeat ids already stored under the (channel, external_id) constraint.

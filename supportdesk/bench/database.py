@@ -23,7 +23,7 @@ class DatasetSpec:
     customers: int
     events: int
     heavy_events: int
-    version: int = 1
+    version: int = 2
 
 
 @dataclass(frozen=True)

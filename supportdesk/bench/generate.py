@@ -253,11 +253,10 @@ class Timeline:
         first_text = rng.choice(customer_lines)
         rule, team_id = self._route(channel, subject, first_text, person)
         agents = self.desk.agents_by_team.get(team_id, [])
-        status = (
-            rng.choice(("new", "open", "pending", "resolved", "closed"))
-            if last
-            else rng.choice(("resolved", "resolved", "closed"))
-        )
+        # Only a customer's latest ticket may still be open, one in five of them.
+        status = rng.choice(("resolved", "resolved", "closed"))
+        if last and rng.random() < 0.2:
+            status = "new" if len(stamps) <= 2 else rng.choice(("open", "pending"))
         done = status in ("resolved", "closed")
         assignee = rng.choice(agents) if agents and rng.random() < 0.7 else None
         sender = phone_identity if channel in PHONE_CHANNELS else person.customer_id

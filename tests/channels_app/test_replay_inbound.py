@@ -22,7 +22,7 @@ class ReceiptsAdapter(ApiAdapter):
 
     key = "receipts"
 
-    def parse(self, payload: bytes):
+    def parse(self, payload: bytes, *, inbox=None):
         raise UnsupportedEventError("delivery receipts are not handled")
 
 

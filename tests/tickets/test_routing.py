@@ -56,6 +56,22 @@ def test_a_keyword_matches_whole_words_only(teams):
     assert own_word.team == teams["billing"]
 
 
+def test_a_keyword_also_finds_its_plural_and_past_forms(teams):
+    RoutingRuleFactory(team=teams["billing"], keywords=["invoice", "refund"])
+
+    plural = delivered_ticket(message("email", text="Two invoices are wrong"))
+    past = delivered_ticket(
+        message("email", ("email", "bo@example.com"), text="Never refunded")
+    )
+    other_word = delivered_ticket(
+        message("email", ("email", "cy@example.com"), text="Invoicer broken")
+    )
+
+    assert plural.team == teams["billing"]
+    assert past.team == teams["billing"]
+    assert other_word.team == teams["tech"]
+
+
 def test_a_keyword_of_several_words_matches_the_phrase(teams):
     RoutingRuleFactory(team=teams["billing"], keywords=["credit card"])
 

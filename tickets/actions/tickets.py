@@ -107,6 +107,22 @@ def recipient_identity(ticket: Ticket, channel: str):
     raise TicketActionError(f"{ticket.customer} has no identity to reach on {channel}")
 
 
+def reply_inbox(ticket: Ticket, channel: str):
+    """The inbox a reply leaves through: the ticket's own on its channel, else the
+    one the customer last wrote to on that channel, else none (the default)."""
+    if ticket.inbox_id and ticket.channel == channel:
+        return ticket.inbox
+    last = (
+        TimelineEvent.objects.filter(
+            customer=ticket.customer, channel=channel, inbox__isnull=False
+        )
+        .order_by("-occurred_at", "-id")
+        .select_related("inbox")
+        .first()
+    )
+    return last.inbox if last else None
+
+
 @transaction.atomic
 def do_reply(
     *, ticket: Ticket, author, text: str, channel: str = "", html: str = ""
@@ -124,6 +140,7 @@ def do_reply(
     now = timezone.now()
     event = TimelineEvent.objects.create(
         customer=ticket.customer, ticket=ticket, channel=channel,
+        inbox=reply_inbox(ticket, channel),
         kind=TimelineEvent.Kind.MESSAGE_OUT, author=author,
         sender_name=author.get_full_name() or author.username,
         subject=ticket.subject, text=text, html=clean_html,

@@ -1,0 +1,63 @@
+"""The door of every provider webhook: verify, store raw, enqueue, answer 200."""
+
+import logging
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
+from django.views.decorators.csrf import csrf_exempt
+
+from channels_app.adapters import SignatureError, UnknownChannelError, get_adapter
+from channels_app.ingest import receive_inbound
+from channels_app.models import Inbox
+
+logger = logging.getLogger(__name__)
+
+# The adapters reachable at /webhooks/<adapter>/<inbox-slug>/.
+WEBHOOK_ADAPTERS = frozenset(
+    {"whatsapp", "messenger", "instagram", "telegram", "twilio-sms", "twilio-voice"}
+)
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
+    if adapter_key not in WEBHOOK_ADAPTERS:
+        raise Http404("No such webhook")
+    inbox = Inbox.objects.filter(adapter=adapter_key, slug=slug, enabled=True).first()
+    if inbox is None:
+        raise Http404("No such inbox")
+    try:
+        adapter = get_adapter(adapter_key)
+    except UnknownChannelError:
+        raise Http404("No such webhook") from None
+    if request.method == "GET":
+        answer = adapter.handshake(request, inbox)
+        if answer is None:
+            return HttpResponse(status=405)
+        return answer
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if len(request.body) > settings.MAX_INBOUND_PAYLOAD_BYTES:
+        return JsonResponse({"error": "payload too large"}, status=413)
+    body = request.body
+    try:
+        adapter.verify(request, inbox)
+    except SignatureError as exc:
+        logger.warning(
+            "webhook %s/%s refused from %s: %s",
+            adapter_key, slug, request.META.get("REMOTE_ADDR"), exc,
+        )
+        return HttpResponseForbidden("signature check failed")
+    record, created = receive_inbound(
+        channel=adapter_key,
+        payload=body,
+        external_id=adapter.delivery_id(request, body),
+        inbox=slug,
+        content_type=request.content_type or "application/octet-stream",
+    )
+    return JsonResponse({"received": record.pk, "duplicate": not created})

@@ -1,0 +1,80 @@
+"""What providers report back about messages already on the timeline."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.inbound import DeliveryUpdate, MessageRevision
+from tickets.actions.timeline import publish_event
+from tickets.models import TimelineEvent
+
+Delivery = TimelineEvent.Delivery
+# Reports can arrive out of order; a message never goes back from read to sent.
+_PROGRESS = {Delivery.QUEUED: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
+
+
+@transaction.atomic
+def do_apply_delivery_update(*, update: DeliveryUpdate) -> TimelineEvent | None:
+    """Move an outgoing message's delivery state forward; unknown ids change nothing."""
+    if update.status not in Delivery.values or not update.status:
+        raise ValueError(f"unknown delivery status {update.status!r}")
+    event = (
+        TimelineEvent.objects.select_for_update(of=("self",))
+        .select_related("ticket")
+        .filter(channel=update.channel, external_id=update.external_id)
+        .first()
+    )
+    if event is None:
+        return None
+    current = event.delivery_status
+    if update.status == Delivery.FAILED:
+        if current == Delivery.FAILED:
+            return event
+    elif current == Delivery.FAILED or _PROGRESS.get(update.status, 0) <= _PROGRESS.get(
+        current, -1
+    ):
+        return event
+    event.delivery_status = update.status
+    event.delivery_error = update.error[:2000]
+    history = event.metadata.setdefault("delivery", [])
+    history.append(
+        {
+            "status": update.status,
+            "at": (update.occurred_at or timezone.now()).isoformat(),
+            "error": update.error[:500],
+        }
+    )
+    event.save(update_fields=["delivery_status", "delivery_error", "metadata"])
+    publish_event(event)
+    return event
+
+
+@transaction.atomic
+def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
+    """A customer edited or deleted a message: the timeline shows it, and keeps
+    every earlier text for the agents."""
+    event = (
+        TimelineEvent.objects.select_for_update(of=("self",))
+        .select_related("ticket")
+        .filter(channel=revision.channel, external_id=revision.external_id)
+        .first()
+    )
+    if event is None:
+        return None
+    revisions = event.metadata.setdefault("revisions", [])
+    if any(r["id"] == revision.revision_id for r in revisions):
+        return event
+    revisions.append(
+        {
+            "id": revision.revision_id,
+            "previous_text": event.text,
+            "deleted": revision.deleted,
+            "at": (revision.occurred_at or timezone.now()).isoformat(),
+        }
+    )
+    if revision.deleted:
+        event.metadata["deleted"] = True
+    else:
+        event.text = revision.text
+    event.save(update_fields=["text", "metadata"])
+    publish_event(event)
+    return event
