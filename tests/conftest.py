@@ -56,3 +56,13 @@ def published(monkeypatch):
 @pytest.fixture
 def on_postgres():
     assert connection.vendor == "postgresql", "the suite runs against PostgreSQL"
+
+
+@pytest.fixture
+def provider_server():
+    """A recording stand-in for a provider's HTTP API on loopback."""
+    from tests.provider_server import ProviderServer
+
+    server = ProviderServer().start()
+    yield server
+    server.stop()
