@@ -63,6 +63,17 @@ class MessageRevision:
 
 
 @dataclass(frozen=True)
+class CallRecording:
+    """A voice provider's recording of a call already on the timeline."""
+
+    channel: str
+    external_id: str
+    recording_url: str
+    recording_id: str = ""
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: str
     external_id: str

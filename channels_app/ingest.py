@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from channels_app.adapters import get_adapter
 from channels_app.inbound import (
+    CallRecording,
     DeliveryUpdate,
     InboundError,
     InboundMessage,
@@ -28,6 +29,7 @@ from customers.actions import do_resolve_sender
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
+from tickets.actions.calls import do_attach_call_recording
 from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import (
@@ -132,6 +134,9 @@ _APPLY = {
     InboundMessage: _ingest_from,
     DeliveryUpdate: lambda update, inbox: do_apply_delivery_update(update=update),
     MessageRevision: lambda revision, inbox: do_apply_revision(revision=revision),
+    CallRecording: lambda recording, inbox: do_attach_call_recording(
+        recording=recording
+    ),
 }
 
 
@@ -356,5 +361,6 @@ def _store_attachments(event: TimelineEvent, message: InboundMessage) -> None:
     if rows:
         Attachment.objects.bulk_create(rows)
     if notes:
-        event.metadata["notes"] = notes
+        # After any notes the adapter made (media it did not download, say).
+        event.metadata["notes"] = [*event.metadata.get("notes", []), *notes]
         event.save(update_fields=["metadata"])

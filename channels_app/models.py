@@ -90,3 +90,32 @@ CHANNEL_OF_ADAPTER = {
 
 def channel_of(adapter: str) -> str:
     return CHANNEL_OF_ADAPTER.get(adapter, adapter)
+
+
+class ImapCursor(models.Model):
+    """How far the desk has read one IMAP folder of an inbox.
+
+    UIDs mean something only under the UIDVALIDITY they were read with: when the
+    server reports another one, the folder is read again from the start and the
+    Message-IDs already stored keep anything from being stored twice.
+    """
+
+    inbox = models.ForeignKey(
+        Inbox, on_delete=models.CASCADE, related_name="imap_cursors"
+    )
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.PositiveBigIntegerField(null=True, blank=True)
+    last_uid = models.PositiveBigIntegerField(default=0)
+    # Claimed by a running poll until then, so two polls never read one folder.
+    polling_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbox", "folder"], name="imap_cursor_unique_folder"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbox.slug}/{self.folder}: {self.uidvalidity}:{self.last_uid}"

@@ -5,6 +5,7 @@ embedded (SQLite, in-memory channel layer, Celery tasks inline); with them set i
 uses PostgreSQL, the Redis channel layer and a Redis broker with real workers.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "anymail",
     "supportdesk",
     "customers",
     "tickets",
@@ -149,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.sweep_unrouted",
         "schedule": env.float("ROUTING_SWEEP_SECONDS", default=30.0),
     },
+    "poll-imap-inboxes": {
+        "task": "channels_app.poll_imap_inboxes",
+        "schedule": env.float("IMAP_POLL_SECONDS", default=60.0),
+    },
 }
 
 # --------------------------------------------------------------------------- desk
@@ -161,6 +167,8 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 MAX_INBOUND_PAYLOAD_BYTES = env.int("MAX_INBOUND_PAYLOAD_BYTES", default=25 * 1024 * 1024)
 MAX_MESSAGE_TEXT_CHARS = env.int("MAX_MESSAGE_TEXT_CHARS", default=200_000)
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
+# A mail larger than this is recorded by its headers only, with a visible note.
+MAX_EMAIL_BYTES = env.int("MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
 # Agents see the tickets of every team, not only their own.
 AGENTS_SEE_ALL_TEAMS = env.bool("AGENTS_SEE_ALL_TEAMS", default=False)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=50)
@@ -169,9 +177,86 @@ CHANNEL_ADAPTERS = {
     "api": "channels_app.adapters.api.ApiAdapter",
     **{
         key: "channels_app.adapters.memory.MemoryAdapter"
-        for key in ("email", "chat", "phone", "whatsapp", "messenger", "telegram", "sms")
+        for key in ("chat", "phone", "telegram", "sms")
     },
+    "whatsapp": "channels_app.adapters.whatsapp.WhatsAppAdapter",
+    "messenger": "channels_app.adapters.messenger.MessengerAdapter",
+    "instagram": "channels_app.adapters.messenger.InstagramAdapter",
+    "email": "channels_app.adapters.email.EmailAdapter",
 }
+# A reply that cannot be handed over is tried again this many times, waiting
+# OUTBOUND_RETRY_SECONDS, then twice as long each time (ten minutes at most).
+OUTBOUND_SEND_RETRIES = env.int("OUTBOUND_SEND_RETRIES", default=6)
+OUTBOUND_RETRY_SECONDS = env.int("OUTBOUND_RETRY_SECONDS", default=5)
+
+# ----------------------------------------------------------------------- mail out
+# Outgoing mail goes through Django's email backend, read from EMAIL_URL:
+# smtp://user:password@host:25, smtp+tls://... (STARTTLS), smtp+ssl://... (TLS from
+# the start), consolemail:// (printed, the default), memorymail:// (kept in memory).
+# EMAIL_BACKEND, when set, names another backend (an anymail provider's) and wins.
+_email = env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="") or _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The sender of replies through no inbox with an address of its own.
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Support <support@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The display name of an inbox's address when the inbox names none.
+EMAIL_FROM_NAME = env.str("EMAIL_FROM_NAME", default="Support")
+# Right-hand side of the desk's Message-IDs; empty: the domain of the From address.
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="")
+
+# ------------------------------------------------------------------------ mail in
+# Email inboxes with an imap_host in their config are polled this often.
+IMAP_POLL_SECONDS = env.float("IMAP_POLL_SECONDS", default=60.0)
+IMAP_TIMEOUT_SECONDS = env.float("IMAP_TIMEOUT_SECONDS", default=30.0)
+# Providers' inbound webhooks at /anymail/<provider>/inbound/ (Mailgun, Postmark,
+# SendGrid, Amazon SES, ...). Each must send HTTP basic auth "user:password" from
+# ANYMAIL_WEBHOOK_SECRET (comma-separated to rotate); Mailgun's requests must also
+# be signed with MAILGUN_WEBHOOK_SIGNING_KEY. Either unset, a random secret stands
+# in for it: the doors stay shut until they are configured.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[])
+    or [f"unset:{secrets.token_urlsafe(32)}"],
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="")
+    or secrets.token_urlsafe(32),
+}
+# The email inbox (slug) that mail from providers' webhooks belongs to.
+ANYMAIL_INBOUND_INBOX = env.str("ANYMAIL_INBOUND_INBOX", default="")
+# A provider posts a whole mail in one request: accept one as large as the
+# largest payload the desk stores (with room for base64 and form encoding).
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INBOUND_PAYLOAD_BYTES * 3 // 2
+
+# ------------------------------------------------------------ Meta (Graph API)
+# WhatsApp Cloud API, Messenger and Instagram replies and media go through here.
+GRAPH_API_BASE_URL = env.str("GRAPH_API_BASE_URL", default="https://graph.facebook.com")
+GRAPH_API_VERSION = env.str("GRAPH_API_VERSION", default="v21.0")
+GRAPH_API_TIMEOUT_SECONDS = env.float("GRAPH_API_TIMEOUT_SECONDS", default=20.0)
+# Media a customer sends is downloaded up to this size and only of these types
+# (shell-style patterns); anything else stays a visible note on the message.
+MAX_MEDIA_BYTES = env.int("MAX_MEDIA_BYTES", default=16 * 1024 * 1024)
+ALLOWED_MEDIA_TYPES = env.list(
+    "ALLOWED_MEDIA_TYPES",
+    default=[
+        "image/jpeg", "image/png", "image/webp", "image/gif",
+        "video/mp4", "video/3gpp", "video/quicktime",
+        "audio/*",
+        "application/pdf", "text/plain", "text/csv",
+        "application/msword", "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.*",
+    ],
+)
+# Channels that take a free-form reply only this many hours after the customer's
+# last message on them; outside it WhatsApp needs a template.
+REPLY_WINDOW_HOURS = {"whatsapp": 24, "messenger": 24, "instagram": 24}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from channels_app.webhooks import webhook
 from customers import views as customer_views
@@ -17,6 +17,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
+    # Providers' inbound mail: /anymail/<provider>/inbound/ (see settings.ANYMAIL).
+    path("anymail/", include("anymail.urls")),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from tests.factories import AgentFactory, TeamFactory
+from tests.smtp_server import smtp_server  # noqa: F401  (a fixture)
 from tests.worker import desk_worker  # noqa: F401  (a fixture)
 from tickets.models import Agent
 
@@ -66,3 +67,16 @@ def provider_server():
     server = ProviderServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus_dir():
+    """The shared folder of real-world payloads beside the project."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+    if not path.is_dir():
+        pytest.fail(f"the test corpus is missing: expected it at {path}")
+    return path

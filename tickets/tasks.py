@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from channels_app.adapters import OutboundMessage, get_adapter
+from channels_app.adapters import DeliveryRefusedError, OutboundMessage, get_adapter
 from tickets.actions.routing import do_route_ticket
 from tickets.models import Ticket, TimelineEvent
 
@@ -48,19 +48,33 @@ def sweep_unrouted(limit: int = 1000) -> int:
     return routed
 
 
-class DeliveryError(Exception):
-    pass
-
-
 @shared_task(
     name="tickets.send_outbound",
     bind=True,
-    max_retries=6,
+    # Counted here against OUTBOUND_SEND_RETRIES, read when the task runs.
+    max_retries=None,
     time_limit=120,
     soft_time_limit=100,
 )
 def send_outbound(self, event_id: int) -> str:
     """Hand a queued reply to its channel's adapter; retries back off, then fail."""
+    retries = self.request.retries
+    status, retry = _attempt_send(
+        event_id, attempt=retries + 1, last=retries >= settings.OUTBOUND_SEND_RETRIES
+    )
+    if retry:
+        # Outside the transaction: the attempt's error is committed and shown.
+        delay = min(600, settings.OUTBOUND_RETRY_SECONDS * 2**retries)
+        raise self.retry(countdown=delay)
+    return status
+
+
+def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool]:
+    """One attempt; returns the delivery status and whether to try again.
+
+    The event's row stays locked while the adapter sends, so a duplicate task
+    waits, then finds the reply sent: it never goes out twice.
+    """
     with transaction.atomic():
         event = (
             TimelineEvent.objects.select_for_update(of=("self",))
@@ -68,12 +82,13 @@ def send_outbound(self, event_id: int) -> str:
             .get(pk=event_id)
         )
         if event.delivery_status != TimelineEvent.Delivery.QUEUED:
-            return event.delivery_status
+            return event.delivery_status, False
         recipient = event.customer.identities.filter(
             pk=event.metadata.get("recipient_identity_id")
         ).first()
         if recipient is None:
-            return _fail(event, "the recipient identity no longer belongs to this customer")
+            reason = "the recipient identity no longer belongs to this customer"
+            return _fail(event, reason), False
         message = OutboundMessage(
             event_id=event.pk, channel=event.channel, recipient_kind=recipient.kind,
             recipient=recipient.value, ticket_id=event.ticket_id,
@@ -84,20 +99,25 @@ def send_outbound(self, event_id: int) -> str:
         adapter_key = event.inbox.adapter if event.inbox_id else event.channel
         try:
             external_id = get_adapter(adapter_key).send(message, inbox=event.inbox)
+        except DeliveryRefusedError as exc:
+            return _fail(event, str(exc)), False
         except Exception as exc:
-            if self.request.retries >= self.max_retries:
-                return _fail(event, f"{type(exc).__name__}: {exc}")
-            event.delivery_error = f"attempt {self.request.retries + 1}: {exc}"
+            reason = f"{type(exc).__name__}: {exc}"
+            if last:
+                reason = f"gave up after {attempt} attempts: {reason}"
+                return _fail(event, reason), False
+            event.delivery_error = f"attempt {attempt}: {reason}"
             event.save(update_fields=["delivery_error"])
-            transaction.on_commit(
-                lambda: self.retry(countdown=min(600, 5 * 2**self.request.retries))
-            )
-            return event.delivery_status
+            logger.info("reply %s not sent, will retry: %s", event.pk, reason)
+            return event.delivery_status, True
         event.external_id = external_id or ""
         event.delivery_status = TimelineEvent.Delivery.SENT
         event.delivery_error = ""
-        event.save(update_fields=["external_id", "delivery_status", "delivery_error"])
-        return event.delivery_status
+        # The earlier messages it answers, as an inbound message keeps them.
+        event.metadata["replies_to"] = list(message.replies_to)
+        fields = ["external_id", "delivery_status", "delivery_error", "metadata"]
+        event.save(update_fields=fields)
+        return event.delivery_status, False
 
 
 def _conversation_ids(event: TimelineEvent) -> tuple[str, ...]:

@@ -5,7 +5,12 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from channels_app.adapters.base import ChannelAdapter, OutboundMessage, SignatureError
+from channels_app.adapters.base import (
+    ChannelAdapter,
+    DeliveryRefusedError,
+    OutboundMessage,
+    SignatureError,
+)
 
 
 class UnknownChannelError(LookupError):
@@ -21,12 +26,15 @@ def get_adapter(key: str) -> ChannelAdapter:
     try:
         path = settings.CHANNEL_ADAPTERS[key]
     except KeyError:
-        raise UnknownChannelError(f"no channel adapter is registered as {key!r}") from None
+        raise UnknownChannelError(
+            f"no channel adapter is registered as {key!r}"
+        ) from None
     return _load(path)
 
 
 __all__ = [
     "ChannelAdapter",
+    "DeliveryRefusedError",
     "OutboundMessage",
     "SignatureError",
     "UnknownChannelError",

@@ -12,6 +12,11 @@ class SignatureError(Exception):
     """A webhook request whose signature is missing, wrong or stale."""
 
 
+class DeliveryRefusedError(Exception):
+    """The provider refused a message for good (a 5xx SMTP reply, say): retrying
+    cannot deliver it, so the reply fails at once with this reason."""
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     """What an agent sends, handed to the adapter of the chosen channel."""

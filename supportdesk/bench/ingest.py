@@ -149,8 +149,12 @@ class BenchWorker:
 
 
 def _delete_queue(queue: str) -> None:
+    """Remove the bench queue and its binding from the broker."""
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)
+        # The broker channel deletes only the bindings it has declared itself.
+        bound = app.amqp.queues[queue](conn.default_channel)
+        bound.declare()
+        bound.delete()
 
 
 def use_queue(queue: str) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Metric:
     name: str
+    # As printed, with its unit; `number` is the same figure for machines.
     value: str
     target: str = ""
     # None: a figure with no target, shown for context.
     ok: bool | None = None
+    number: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -26,8 +28,16 @@ class Report:
     metrics: list[Metric] = field(default_factory=list)
     context: dict = field(default_factory=dict)
 
-    def add(self, name: str, value: str, target: str = "", ok: bool | None = None):
-        self.metrics.append(Metric(name, value, target, ok))
+    def add(
+        self,
+        name: str,
+        value: str,
+        target: str = "",
+        ok: bool | None = None,
+        *,
+        number: float | None = None,
+    ) -> None:
+        self.metrics.append(Metric(name, value, target, ok, number))
 
     @property
     def all_met(self) -> bool:

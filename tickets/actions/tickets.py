@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app.windows import reply_window_refusal
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
@@ -133,6 +134,8 @@ def do_reply(
     ticket = _locked(ticket)
     channel = channel or ticket.channel
     identity = recipient_identity(ticket, channel)
+    if refusal := reply_window_refusal(ticket, channel):
+        raise TicketActionError(refusal)
     clean_html = sanitize_html(html)
     text = text.strip() or html_to_text(clean_html)
     if not text:

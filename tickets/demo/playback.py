@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from unittest import mock
 
+from django.conf import settings
 from django.utils import timezone
 
 from channels_app.inbound import IdentityClaim, InboundAttachment, InboundMessage
@@ -70,6 +71,18 @@ def tasks_inline() -> Iterator[None]:
         yield
     finally:
         celery_app.conf.task_always_eager = previous
+
+
+@contextmanager
+def mail_kept_local() -> Iterator[None]:
+    """Keep the history's mail in memory: the demo customers' addresses must never
+    receive anything, whatever EMAIL_URL says."""
+    previous = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    try:
+        yield
+    finally:
+        settings.EMAIL_BACKEND = previous
 
 
 class Script:
@@ -179,7 +192,7 @@ class Script:
 
     def play(self, desk: DemoDesk) -> None:
         self.desk = desk
-        with tasks_inline():
+        with tasks_inline(), mail_kept_local():
             for step in sorted(self.steps, key=lambda step: step.at):
                 with desk_clock(step.at):
                     step.run()

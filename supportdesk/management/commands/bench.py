@@ -71,6 +71,7 @@ class Command(BaseCommand):
                 f"{marker.seconds:.1f} s",
                 "< 120 s",
                 marker.seconds < 120,
+                number=marker.seconds,
             )
         else:
             self.say(f"reusing the data set seeded in {marker.seconds:.1f}s")
@@ -78,7 +79,11 @@ class Command(BaseCommand):
         report.context["heavy_customer_id"] = marker.heavy_customer_id
 
         if not options["skip_ingest"]:
-            self._ingest(report, options)
+            try:
+                self._ingest(report, options)
+            except ingest.BenchWorkerError as exc:
+                self.stderr.write(f"ingest bench failed: {exc}")
+                report.add("ingest throughput (submit → routed)", "failed", "", False)
         if not options["skip_timeline"]:
             self._timeline(report, marker, options)
 
@@ -89,6 +94,8 @@ class Command(BaseCommand):
 
     def _ingest(self, report: Report, options) -> None:
         count, concurrency = options["messages"], options["concurrency"]
+        if any("=" not in item for item in options["worker_env"]):
+            raise CommandError("--worker-env takes NAME=VALUE")
         worker_env = dict(item.split("=", 1) for item in options["worker_env"])
         self.say(f"ingesting {count:,} messages through {concurrency} worker processes")
         started = time.monotonic()
@@ -111,18 +118,21 @@ class Command(BaseCommand):
             f"{result.per_second:.0f} msg/s",
             f">= {INGEST_TARGET:.0f} msg/s",
             result.per_second >= INGEST_TARGET,
+            number=round(result.per_second, 1),
         )
         report.add(
             "ingest: tickets routed",
             f"{result.tickets:,} of {count:,}",
             "all",
             result.tickets == count and not result.failed,
+            number=result.tickets,
         )
         report.add(
             "ingest: tickets with exactly one RouteChange",
             f"{result.tickets_with_one_route_change:,}",
             "all",
             result.tickets_with_one_route_change == result.tickets,
+            number=result.tickets_with_one_route_change,
         )
 
     def _timeline(self, report: Report, marker, options) -> None:
@@ -137,12 +147,17 @@ class Command(BaseCommand):
         )
         target = f"< {TIMELINE_P95_TARGET_MS:.0f} ms"
         for page in (first, deep):
-            report.add(f"timeline {page.label}: p50", f"{page.p50_ms:.1f} ms")
+            report.add(
+                f"timeline {page.label}: p50",
+                f"{page.p50_ms:.1f} ms",
+                number=round(page.p50_ms, 2),
+            )
             report.add(
                 f"timeline {page.label}: p95",
                 f"{page.p95_ms:.1f} ms",
                 target,
                 page.p95_ms < TIMELINE_P95_TARGET_MS,
+                number=round(page.p95_ms, 2),
             )
         report.add(
             "timeline SQL queries per request (first / deep)",

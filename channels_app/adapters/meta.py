@@ -1,0 +1,166 @@
+"""What Meta's webhooks share (WhatsApp, Messenger, Instagram): the GET handshake,
+the X-Hub-Signature-256 check over the raw body, and a few parsing helpers."""
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+
+from channels_app.adapters.base import (
+    ChannelAdapter,
+    DeliveryRefusedError,
+    InboundItem,
+    SignatureError,
+)
+from channels_app.inbound import InboundError, InboundMessage, UnsupportedEventError
+from channels_app.meta_graph import GraphError
+from channels_app.models import Inbox
+from tickets.models import TimelineEvent
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def hub_signature(secret: str, body: bytes) -> str:
+    """The value Meta puts in X-Hub-Signature-256 for this body."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class MetaWebhookAdapter(ChannelAdapter):
+    """Handshake and signature check of every Meta webhook.
+
+    Inbox secrets: app_secret (signs the POSTs), verify_token (the handshake).
+    """
+
+    def handshake(self, request: HttpRequest, inbox) -> HttpResponse:
+        expected = inbox.secret("verify_token")
+        given = request.GET.get("hub.verify_token", "")
+        challenge = request.GET.get("hub.challenge", "")
+        if (
+            request.GET.get("hub.mode") != "subscribe"
+            or not expected
+            or not hmac.compare_digest(given.encode(), expected.encode())
+        ):
+            return HttpResponseForbidden("verification failed")
+        return HttpResponse(challenge, content_type="text/plain")
+
+    def verify(self, request: HttpRequest, inbox) -> None:
+        secret = inbox.secret("app_secret")
+        if not secret:
+            raise SignatureError("the inbox has no app secret to check signatures with")
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        if not given:
+            raise SignatureError(f"no {SIGNATURE_HEADER} header")
+        expected = hub_signature(secret, request.body)
+        if not hmac.compare_digest(given.strip().lower().encode(), expected.encode()):
+            raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
+
+    # ------------------------------------------------------------- helpers
+
+    def inbox_for_sending(self, inbox) -> Inbox:
+        """The inbox a reply leaves through: its own, else the first enabled one."""
+        if inbox is not None:
+            return inbox
+        default = (
+            Inbox.objects.filter(adapter=self.key, enabled=True).order_by("pk").first()
+        )
+        if default is None:
+            raise DeliveryRefusedError(f"no enabled {self.key} inbox to send from")
+        return default
+
+
+@dataclass
+class ParsedBatch:
+    """What one webhook payload turns into, and what it held that was skipped.
+
+    Skipped parts are named in the metadata of the messages parsed beside them;
+    a payload with nothing handled raises UnsupportedEventError.
+    """
+
+    source: str
+    inbox: object = None
+    items: list[InboundItem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    # Handled without an item to apply (an echo of the desk's own reply, say).
+    handled_quietly: bool = False
+
+    def skip(self, what: str) -> None:
+        if what not in self.skipped:
+            self.skipped.append(what)
+
+    def result(self) -> list[InboundItem]:
+        if not self.items and not self.handled_quietly:
+            raise UnsupportedEventError(
+                f"{self.source} webhook with nothing the desk handles: "
+                + (", ".join(self.skipped) or "no messages or statuses")
+            )
+        if not self.skipped:
+            return self.items
+        return [
+            replace(item, metadata={**item.metadata, "unhandled": list(self.skipped)})
+            if isinstance(item, InboundMessage)
+            else item
+            for item in self.items
+        ]
+
+
+def load_document(payload: bytes) -> dict:
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InboundError(f"payload is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InboundError("payload is not a JSON object")
+    return document
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def from_timestamp(value, *, milliseconds: bool = False) -> datetime | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    if milliseconds:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def quoted_message(channel: str, external_id: str) -> dict:
+    """What a reply or reaction points at, for the agent: the message's id, and
+    its event and opening words when it is on the timeline."""
+    quoted = {"id": external_id}
+    event = (
+        TimelineEvent.objects.filter(channel=channel, external_id=external_id)
+        .only("id", "text", "kind")
+        .first()
+    )
+    if event is not None:
+        quoted.update(event_id=event.pk, text=event.text[:280], kind=event.kind)
+    return quoted
+
+
+def describe_quoted(quoted: dict) -> str:
+    text = " ".join(str(quoted.get("text") or "").split())
+    if not text:
+        return "a message"
+    return f"“{text[:77]}…”" if len(text) > 80 else f"“{text}”"
+
+
+def raise_for_send(exc: GraphError) -> None:
+    """A refusal a retry cannot change fails the reply now, with Graph's reason."""
+    if exc.permanent:
+        raise DeliveryRefusedError(str(exc)) from exc
+    raise exc

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ChannelsAppConfig(AppConfig):
+    name = "channels_app"
+    verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from channels_app.email import anymail_inbound
+
+        # Mail from providers' inbound webhooks (anymail's views) enters here.
+        anymail_inbound.connect()

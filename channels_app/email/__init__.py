@@ -1,0 +1,1 @@
+"""Mail in and out: parsing raw RFC 822, reply tokens, outgoing replies."""

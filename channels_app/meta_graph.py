@@ -1,0 +1,193 @@
+"""A small client for Meta's Graph API: sending messages and fetching media.
+
+The base URL, version and limits come from settings (tests point them at a local
+stand-in). Tokens travel in the Authorization header, never in a URL.
+"""
+
+import fnmatch
+import logging
+import mimetypes
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import requests
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_CHUNK_BYTES = 64 * 1024
+
+
+class GraphError(Exception):
+    """Graph answered with an error, or could not be reached.
+
+    `permanent` is true for a refusal that a retry cannot change (a 4xx other than
+    a timeout or a rate limit).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (
+            408,
+            429,
+        )
+
+
+class MediaRefusedError(Exception):
+    """Media the desk keeps as a note rather than bytes: too large or not allowed."""
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    content_type: str
+
+
+def graph_url(path: str) -> str:
+    base = settings.GRAPH_API_BASE_URL.rstrip("/")
+    return f"{base}/{settings.GRAPH_API_VERSION.strip('/')}/{path.lstrip('/')}"
+
+
+def base_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def media_type_allowed(content_type: str) -> bool:
+    kind = base_type(content_type)
+    return bool(kind) and any(
+        fnmatch.fnmatchcase(kind, pattern.strip().lower())
+        for pattern in settings.ALLOWED_MEDIA_TYPES
+    )
+
+
+def media_file_name(*, stem: str, content_type: str, url: str = "") -> str:
+    """A file name for media that arrived without one."""
+    if url:
+        last = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if "." in last and len(last) <= 120:
+            return last
+    extension = mimetypes.guess_extension(base_type(content_type)) or ""
+    return f"{stem}{extension}"
+
+
+def _error_message(response: requests.Response) -> str:
+    """The provider's own words for an error, as Graph puts them in its JSON."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    if not isinstance(error, dict) or not error.get("message"):
+        return f"HTTP {response.status_code} from the Graph API"
+    message = str(error["message"])
+    details = (error.get("error_data") or {}).get("details") if isinstance(
+        error.get("error_data"), dict
+    ) else ""
+    if details and details not in message:
+        message = f"{message}: {details}"
+    code = error.get("code")
+    return f"{message} (code {code})" if code else message
+
+
+class GraphClient:
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    @property
+    def _auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _json(self, method: str, path: str, body: dict | None = None) -> dict:
+        url = graph_url(path)
+        try:
+            response = requests.request(
+                method, url, json=body, headers=self._auth,
+                timeout=settings.GRAPH_API_TIMEOUT_SECONDS,
+            )
+        except requests.RequestException as exc:
+            raise GraphError(f"the Graph API could not be reached: {exc}") from exc
+        if response.status_code >= 400:
+            raise GraphError(_error_message(response), status=response.status_code)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise GraphError(
+                "the Graph API answered without JSON", status=response.status_code
+            ) from None
+        if not isinstance(answer, dict):
+            raise GraphError("the Graph API answered with unexpected JSON")
+        return answer
+
+    def get(self, path: str) -> dict:
+        return self._json("GET", path)
+
+    def post(self, path: str, body: dict) -> dict:
+        return self._json("POST", path, body)
+
+    def media(self, media_id: str, *, declared_type: str = "") -> Media:
+        """Fetch a WhatsApp media object: its URL from Graph, then its bytes."""
+        info = self.get(media_id)
+        content_type = str(info.get("mime_type") or declared_type or "")
+        _check_type(content_type)
+        size = info.get("file_size")
+        if size not in (None, "") and str(size).isdigit():
+            _check_size(int(size))
+        url = str(info.get("url") or "")
+        if not url:
+            raise GraphError(f"Graph gave no URL for media {media_id}")
+        return download(url, token=self.token, declared_type=content_type)
+
+
+def _check_size(size: int) -> None:
+    if size > settings.MAX_MEDIA_BYTES:
+        raise MediaRefusedError(
+            f"{size} bytes, over the {settings.MAX_MEDIA_BYTES}-byte limit"
+        )
+
+
+def _check_type(content_type: str) -> None:
+    if not media_type_allowed(content_type):
+        raise MediaRefusedError(
+            f"type {base_type(content_type) or 'unknown'} is not an allowed media type"
+        )
+
+
+def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
+    """Download media within the size and type limits.
+
+    MediaRefusedError when the media is too large or of a type not allowed (kept
+    as a note); GraphError when it cannot be fetched (the message is retried).
+    """
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise MediaRefusedError(f"a media URL must be http(s), not {url[:80]!r}")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with requests.get(
+            url, headers=headers, stream=True, timeout=settings.GRAPH_API_TIMEOUT_SECONDS
+        ) as response:
+            if response.status_code >= 400:
+                raise GraphError(
+                    f"media download answered HTTP {response.status_code}",
+                    status=response.status_code,
+                )
+            served = response.headers.get("Content-Type", "")
+            content_type = (
+                declared_type
+                if not served or base_type(served) == "application/octet-stream"
+                else served
+            ) or served
+            _check_type(content_type)
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit():
+                _check_size(int(length))
+            chunks, total = [], 0
+            for chunk in response.iter_content(_CHUNK_BYTES):
+                total += len(chunk)
+                _check_size(total)
+                chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise GraphError(f"media could not be downloaded: {exc}") from exc
+    return Media(content=b"".join(chunks), content_type=base_type(content_type))
