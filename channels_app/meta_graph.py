@@ -31,9 +31,10 @@ class GraphError(Exception):
 
     @property
     def permanent(self) -> bool:
-        return self.status is not None and 400 <= self.status < 500 and self.status not in (
-            408,
-            429,
+        return (
+            self.status is not None
+            and 400 <= self.status < 500
+            and (self.status not in (408, 429))
         )
 
 
@@ -83,11 +84,10 @@ def _error_message(response: requests.Response) -> str:
     if not isinstance(error, dict) or not error.get("message"):
         return f"HTTP {response.status_code} from the Graph API"
     message = str(error["message"])
-    details = (error.get("error_data") or {}).get("details") if isinstance(
-        error.get("error_data"), dict
-    ) else ""
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else ""
     if details and details not in message:
-        message = f"{message}: {details}"
+        message = f"{message.rstrip('.')}: {details}"
     code = error.get("code")
     return f"{message} (code {code})" if code else message
 
@@ -104,7 +104,10 @@ class GraphClient:
         url = graph_url(path)
         try:
             response = requests.request(
-                method, url, json=body, headers=self._auth,
+                method,
+                url,
+                json=body,
+                headers=self._auth,
                 timeout=settings.GRAPH_API_TIMEOUT_SECONDS,
             )
         except requests.RequestException as exc:
@@ -166,7 +169,10 @@ def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with requests.get(
-            url, headers=headers, stream=True, timeout=settings.GRAPH_API_TIMEOUT_SECONDS
+            url,
+            headers=headers,
+            stream=True,
+            timeout=settings.GRAPH_API_TIMEOUT_SECONDS,
         ) as response:
             if response.status_code >= 400:
                 raise GraphError(
@@ -186,7 +192,10 @@ def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
             chunks, total = [], 0
             for chunk in response.iter_content(_CHUNK_BYTES):
                 total += len(chunk)
-                _check_size(total)
+                if total > settings.MAX_MEDIA_BYTES:
+                    raise MediaRefusedError(
+                        f"larger than the {settings.MAX_MEDIA_BYTES}-byte limit"
+                    )
                 chunks.append(chunk)
     except requests.RequestException as exc:
         raise GraphError(f"media could not be downloaded: {exc}") from exc

@@ -27,7 +27,11 @@ def normalise_email(value: str) -> str:
     return address.lower()
 
 
-def normalise_phone(value: str, *, international: bool = False) -> str:
+def normalise_phone(
+    value: str, *, international: bool = False, verified: bool = False
+) -> str:
+    """E.164 form of a number. A number the provider has verified (a WhatsApp id)
+    only has to be possible: libphonenumber's ranges lag behind real ones."""
     raw = value.strip()
     if raw.lower().startswith(("tel:", "whatsapp:", "sms:")):
         raw = raw.split(":", 1)[1]
@@ -37,7 +41,10 @@ def normalise_phone(value: str, *, international: bool = False) -> str:
         number = phonenumbers.parse(raw, settings.DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise InvalidIdentityError(f"{value!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
+    acceptable = (
+        phonenumbers.is_possible_number if verified else phonenumbers.is_valid_number
+    )
+    if not acceptable(number):
         raise InvalidIdentityError(f"{value!r} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -51,7 +58,8 @@ def normalise_identity(kind: str, value: str) -> tuple[str, str]:
         return kind, normalise_email(value)
     if kind in PHONE_KINDS:
         # WhatsApp ids are international numbers written without the plus.
-        return kind, normalise_phone(value, international=kind == IdentityKind.WHATSAPP)
+        whatsapp = kind == IdentityKind.WHATSAPP
+        return kind, normalise_phone(value, international=whatsapp, verified=whatsapp)
     handle = value.strip()
     if len(handle) > MAX_HANDLE_LENGTH:
         raise InvalidIdentityError(f"{kind} identity is longer than {MAX_HANDLE_LENGTH}")

@@ -10,11 +10,17 @@ _BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
+# cid: names an inline image among a mail's own attachments (RFC 2392).
+_URL_SCHEMES = nh3.ALLOWED_URL_SCHEMES | {"cid"}
+
+
 def sanitize_html(value: str) -> str:
     """Keep formatting tags, drop scripts, styles, handlers and unsafe URLs."""
     if not value:
         return ""
-    return nh3.clean(value, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(
+        value, link_rel="noopener noreferrer nofollow", url_schemes=_URL_SCHEMES
+    )
 
 
 def html_to_text(value: str) -> str:

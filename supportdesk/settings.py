@@ -175,10 +175,13 @@ TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=50)
 # Channel adapters by key; the in-memory adapter records what would be sent.
 CHANNEL_ADAPTERS = {
     "api": "channels_app.adapters.api.ApiAdapter",
-    **{
-        key: "channels_app.adapters.memory.MemoryAdapter"
-        for key in ("chat", "phone", "telegram", "sms")
-    },
+    "chat": "channels_app.adapters.memory.MemoryAdapter",
+    "telegram": "channels_app.adapters.telegram.TelegramAdapter",
+    "twilio-sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
+    "twilio-voice": "channels_app.adapters.twilio_voice.TwilioVoiceAdapter",
+    # Replies through no inbox go to the adapter of their timeline channel.
+    "sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
+    "phone": "channels_app.adapters.phone.PhoneAdapter",
     "whatsapp": "channels_app.adapters.whatsapp.WhatsAppAdapter",
     "messenger": "channels_app.adapters.messenger.MessengerAdapter",
     "instagram": "channels_app.adapters.messenger.InstagramAdapter",
@@ -257,6 +260,14 @@ ALLOWED_MEDIA_TYPES = env.list(
 # Channels that take a free-form reply only this many hours after the customer's
 # last message on them; outside it WhatsApp needs a template.
 REPLY_WINDOW_HOURS = {"whatsapp": 24, "messenger": 24, "instagram": 24}
+
+# ------------------------------------------------------------ Telegram, Twilio
+# Bot API, Twilio REST API and media downloads; media limits as for Meta above.
+TELEGRAM_API_BASE_URL = env.str(
+    "TELEGRAM_API_BASE_URL", default="https://api.telegram.org"
+)
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+PROVIDER_API_TIMEOUT_SECONDS = env.float("PROVIDER_API_TIMEOUT_SECONDS", default=20.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

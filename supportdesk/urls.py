@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from channels_app.webhooks import webhook
 from customers import views as customer_views
+from tickets import views_calls
 
 
 def health(request):
@@ -14,6 +15,8 @@ def health(request):
 urlpatterns = [
     path("", customer_views.home, name="home"),
     path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
+    path("calls/new/", views_calls.log_call, name="log-call"),
+    path("api/v1/calls/", views_calls.CallLogView.as_view(), name="api-calls"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),

@@ -2,6 +2,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.db import connection
 
+from tests.dovecot import dovecot, imap_folder  # noqa: F401  (fixtures)
 from tests.factories import AgentFactory, TeamFactory
 from tests.smtp_server import smtp_server  # noqa: F401  (a fixture)
 from tests.worker import desk_worker  # noqa: F401  (a fixture)

@@ -11,6 +11,7 @@ refuses uid 0 for mail access). Started as another user, everything runs as that
 user. `imap_folder` gives each test a folder of its own.
 """
 
+import grp
 import os
 import pwd
 import shutil
@@ -118,8 +119,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {users["login"]}
 default_internal_user = {users["internal"]}
-default_internal_group = {pwd.getpwnam(users["internal"]).pw_gid}
-first_valid_uid = {min(mail.pw_uid, 1) if mail.pw_uid else 0}
+default_internal_group = {grp.getgrgid(pwd.getpwnam(users["internal"]).pw_gid).gr_name}
+first_valid_uid = 1
 mail_location = maildir:{root}/mail/%u
 mail_fsync = never
 passdb {{

@@ -123,8 +123,12 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
 def _conversation_ids(event: TimelineEvent) -> tuple[str, ...]:
     if not event.ticket_id:
         return ()
+    # Messages only: an auto-reply or bounce on the ticket is not what is answered.
+    messages = (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
     ids = (
-        TimelineEvent.objects.filter(ticket_id=event.ticket_id, channel=event.channel)
+        TimelineEvent.objects.filter(
+            ticket_id=event.ticket_id, channel=event.channel, kind__in=messages
+        )
         .exclude(external_id="")
         .exclude(pk=event.pk)
         .order_by("occurred_at", "id")

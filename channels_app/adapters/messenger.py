@@ -105,8 +105,11 @@ class MessengerAdapter(MetaWebhookAdapter):
         if message.get("is_deleted"):
             batch.items.append(
                 MessageRevision(
-                    channel=self.channel, external_id=mid, revision_id=f"{mid}#deleted",
-                    deleted=True, occurred_at=at,
+                    channel=self.channel,
+                    external_id=mid,
+                    revision_id=f"{mid}#deleted",
+                    deleted=True,
+                    occurred_at=at,
                 )
             )
             return
@@ -123,8 +126,14 @@ class MessengerAdapter(MetaWebhookAdapter):
             metadata["story_reply"] = as_dict(reply_to["story"])
             text = text or "[replied to a story]"
         batch.items.append(
-            self._inbound(event, external_id=mid, text=text, attachments=attachments,
-                          metadata=metadata, replies_to=replies_to)
+            self._inbound(
+                event,
+                external_id=mid,
+                text=text,
+                attachments=attachments,
+                metadata=metadata,
+                replies_to=replies_to,
+            )
         )
 
     def _content(self, message: dict) -> tuple[str, list, dict]:
@@ -138,12 +147,16 @@ class MessengerAdapter(MetaWebhookAdapter):
             metadata["referral"] = as_dict(message["referral"])
         shared = []
         already = self._stored(str(message.get("mid") or ""))
-        for number, item in enumerate(map(as_dict, as_list(message.get("attachments")))):
+        for number, item in enumerate(
+            map(as_dict, as_list(message.get("attachments")))
+        ):
             kind = str(item.get("type") or "attachment")
             url = str(as_dict(item.get("payload")).get("url") or "")
             labels.append(kind)
             if kind not in FILE_ATTACHMENTS or not url:
-                shared.append({"type": kind, "url": url, **as_dict(item.get("payload"))})
+                shared.append(
+                    {"type": kind, "url": url, **as_dict(item.get("payload"))}
+                )
                 notes.append(f"A {kind} was shared" + (f": {url}" if url else "."))
                 continue
             if already:
@@ -176,9 +189,12 @@ class MessengerAdapter(MetaWebhookAdapter):
         metadata.update(echo=True, app_id=message.get("app_id"))
         batch.items.append(
             self._inbound(
-                event, external_id=str(message.get("mid") or ""),
+                event,
+                external_id=str(message.get("mid") or ""),
                 text=f"Sent by the page outside the desk: {said}",
-                metadata=metadata, automated=True, side="recipient",
+                metadata=metadata,
+                automated=True,
+                side="recipient",
             )
         )
 
@@ -188,13 +204,19 @@ class MessengerAdapter(MetaWebhookAdapter):
         quoted = quoted_message(self.channel, target) if target else {}
         about = describe_quoted(quoted)
         removed = reaction.get("action") == "unreact" or not emoji
-        text = f"Removed a reaction from {about}" if removed else f"Reacted {emoji} to {about}"
+        text = (
+            f"Removed a reaction from {about}"
+            if removed
+            else f"Reacted {emoji} to {about}"
+        )
         sender = self._sender(event)
         batch.items.append(
             self._inbound(
                 event,
                 external_id=f"reaction:{target}:{sender}:{event.get('timestamp')}",
-                text=text, automated=True, replies_to=(target,) if target else (),
+                text=text,
+                automated=True,
+                replies_to=(target,) if target else (),
                 metadata={"reaction": reaction, "quoted": quoted},
             )
         )
@@ -207,7 +229,9 @@ class MessengerAdapter(MetaWebhookAdapter):
                 external_id=str(
                     postback.get("mid") or f"postback:{sender}:{event.get('timestamp')}"
                 ),
-                text=str(postback.get("title") or postback.get("payload") or "[button]"),
+                text=str(
+                    postback.get("title") or postback.get("payload") or "[button]"
+                ),
                 metadata={"postback": postback},
             )
         )
@@ -216,7 +240,8 @@ class MessengerAdapter(MetaWebhookAdapter):
         mid = str(edit.get("mid") or "")
         batch.items.append(
             MessageRevision(
-                channel=self.channel, external_id=mid,
+                channel=self.channel,
+                external_id=mid,
                 revision_id=f"{mid}#edit{edit.get('num_edit', '')}",
                 text=str(edit.get("text") or ""),
                 occurred_at=from_timestamp(event.get("timestamp"), milliseconds=True),
@@ -229,7 +254,9 @@ class MessengerAdapter(MetaWebhookAdapter):
     def _read(self, batch: ParsedBatch, event: dict, read: dict) -> None:
         self._receipts(batch, event, read, status="read")
 
-    def _receipts(self, batch: ParsedBatch, event: dict, receipt: dict, *, status) -> None:
+    def _receipts(
+        self, batch: ParsedBatch, event: dict, receipt: dict, *, status
+    ) -> None:
         """Per-message ids when the platform gives them, else every reply to
         this person sent up to the watermark."""
         mids = [str(mid) for mid in as_list(receipt.get("mids")) if mid]
@@ -245,8 +272,9 @@ class MessengerAdapter(MetaWebhookAdapter):
         batch.handled_quietly = True
         at = from_timestamp(event.get("timestamp"), milliseconds=True) or watermark
         batch.items += [
-            DeliveryUpdate(channel=self.channel, external_id=mid, status=status,
-                           occurred_at=at)
+            DeliveryUpdate(
+                channel=self.channel, external_id=mid, status=status, occurred_at=at
+            )
             for mid in dict.fromkeys(mids)
         ]
 
@@ -259,7 +287,8 @@ class MessengerAdapter(MetaWebhookAdapter):
                 customer__identities__value=person,
                 occurred_at__lte=watermark,
                 delivery_status__in=[
-                    TimelineEvent.Delivery.SENT, TimelineEvent.Delivery.DELIVERED
+                    TimelineEvent.Delivery.SENT,
+                    TimelineEvent.Delivery.DELIVERED,
                 ],
             )
             .exclude(external_id="")
@@ -267,13 +296,24 @@ class MessengerAdapter(MetaWebhookAdapter):
         )
 
     def _stored(self, mid: str) -> bool:
-        return bool(mid) and TimelineEvent.objects.filter(
-            channel=self.channel, external_id=mid
-        ).exists()
+        return (
+            bool(mid)
+            and TimelineEvent.objects.filter(
+                channel=self.channel, external_id=mid
+            ).exists()
+        )
 
     def _inbound(
-        self, event: dict, *, external_id: str, text: str, metadata: dict,
-        attachments=(), replies_to=(), automated: bool = False, side: str = "sender",
+        self,
+        event: dict,
+        *,
+        external_id: str,
+        text: str,
+        metadata: dict,
+        attachments=(),
+        replies_to=(),
+        automated: bool = False,
+        side: str = "sender",
     ) -> InboundMessage:
         if not external_id:
             raise InboundError(f"a {self.platform} message has no id")
@@ -322,7 +362,9 @@ class MessengerAdapter(MetaWebhookAdapter):
         except GraphError as exc:
             raise_for_send(exc)
         if not answer.get("message_id"):
-            raise DeliveryRefusedError(f"{self.platform} accepted the message without an id")
+            raise DeliveryRefusedError(
+                f"{self.platform} accepted the message without an id"
+            )
         return str(answer["message_id"])
 
 
@@ -344,6 +386,10 @@ def _fetch(url: str, *, kind: str, stem: str):
     except MediaRefusedError as exc:
         return None, f"The {kind} was not downloaded: {exc}. Link: {url}"
     except GraphError as exc:
-        raise InboundError(f"the {kind} at {url[:200]} could not be fetched: {exc}") from exc
+        raise InboundError(
+            f"the {kind} at {url[:200]} could not be fetched: {exc}"
+        ) from exc
     name = media_file_name(stem=stem, content_type=got.content_type, url=url)
-    return InboundAttachment(name=name, content_type=got.content_type, content=got.content), None
+    return InboundAttachment(
+        name=name, content_type=got.content_type, content=got.content
+    ), None

@@ -41,7 +41,7 @@ def format_duration(seconds: int) -> str:
 def call_summary(
     *, direction: str, outcome: str, duration_seconds: int = 0, recording_url: str = ""
 ) -> str:
-    """"Missed call", "Answered call, 3 min 12 s", and the recording's link."""
+    """ "Missed call", "Answered call, 3 min 12 s", and the recording's link."""
     words = (_OUTBOUND_WORDS if direction == "outbound" else _INBOUND_WORDS).get(
         outcome, f"Call ({outcome})"
     )

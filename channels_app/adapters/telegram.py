@@ -8,6 +8,7 @@ setWebhook). Message ids are counted per chat and per bot, so an external id is
 
 import hmac
 import json
+import mimetypes
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from channels_app.adapters.provider_http import (
     ProviderError,
     call_json,
     check_size,
+    check_type,
     download,
     file_name_for,
     inbox_for_sending,
@@ -72,8 +74,6 @@ def _describe_error(answer: dict) -> str:
 
 class TelegramAdapter(ChannelAdapter):
     key = "telegram"
-    secret_names = ("bot_token", "secret_token")
-    config_names = ()
 
     # ------------------------------------------------------------------ in
 
@@ -190,10 +190,13 @@ class TelegramAdapter(ChannelAdapter):
         each one kept out (too large, or of a type not allowed)."""
         attachments, notes = [], []
         for kind, item in self._media_items(message):
-            declared = str(item.get("mime_type") or _DEFAULT_TYPES[kind])
-            name = str(item.get("file_name") or "") or file_name_for(
-                f"telegram-{kind}", declared
+            given_name = str(item.get("file_name") or "")
+            declared = str(
+                item.get("mime_type")
+                or mimetypes.guess_type(given_name)[0]
+                or _DEFAULT_TYPES[kind]
             )
+            name = given_name or file_name_for(f"telegram-{kind}", declared)
             try:
                 media = self._fetch(item, token=token, declared_type=declared)
             except MediaRefusedError as exc:
@@ -220,12 +223,16 @@ class TelegramAdapter(ChannelAdapter):
                 yield kind, message[kind]
 
     def _fetch(self, item: dict, *, token: str, declared_type: str):
+        # Refused before any request: what Telegram declares is enough to tell.
+        check_type(declared_type)
         if str(item.get("file_size") or "").isdigit():
             check_size(int(item["file_size"]))
         base = settings.TELEGRAM_API_BASE_URL.rstrip("/")
         try:
             answer = call_json(
-                "GET", f"{base}/bot{token}/getFile", provider="Telegram",
+                "GET",
+                f"{base}/bot{token}/getFile",
+                provider="Telegram",
                 describe_error=_describe_error,
                 params={"file_id": str(item.get("file_id") or "")},
             )
@@ -239,7 +246,8 @@ class TelegramAdapter(ChannelAdapter):
             check_size(int(result["file_size"]))
         try:
             return download(
-                f"{base}/file/bot{token}/{quote(path)}", provider="Telegram",
+                f"{base}/file/bot{token}/{quote(path)}",
+                provider="Telegram",
                 declared_type=declared_type,
             )
         except ProviderError as exc:
@@ -263,7 +271,9 @@ class TelegramAdapter(ChannelAdapter):
         for part in parts:
             try:
                 answer = call_json(
-                    "POST", f"{base}/bot{token}/sendMessage", provider="Telegram",
+                    "POST",
+                    f"{base}/bot{token}/sendMessage",
+                    provider="Telegram",
                     describe_error=_describe_error,
                     json={"chat_id": message.recipient, "text": part},
                 )

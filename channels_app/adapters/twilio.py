@@ -104,9 +104,6 @@ def _credentials(inbox) -> tuple[str, str]:
 class TwilioWebhookAdapter(ChannelAdapter):
     """What every Twilio webhook shares: the signature over URL and fields."""
 
-    secret_names = ("auth_token",)
-    config_names = ("account_sid",)
-
     def verify(self, request: HttpRequest, inbox) -> None:
         token = inbox.secret("auth_token")
         if not token:
@@ -137,7 +134,6 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
     """Inbound SMS and MMS, delivery status callbacks, replies through the REST API."""
 
     key = "twilio-sms"
-    config_names = ("account_sid", "from_number")
 
     def delivery_id(self, request: HttpRequest, body: bytes) -> str:
         try:
@@ -162,7 +158,9 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
         if status in _DELIVERY:
             return [
                 DeliveryUpdate(
-                    channel="sms", external_id=sid, status=_DELIVERY[status],
+                    channel="sms",
+                    external_id=sid,
+                    status=_DELIVERY[status],
                     error=_error_text(fields) if _DELIVERY[status] == "failed" else "",
                 )
             ]
@@ -204,7 +202,9 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
                 continue
             try:
                 media = download(
-                    url, provider="Twilio", declared_type=declared,
+                    url,
+                    provider="Twilio",
+                    declared_type=declared,
                     auth=(account, token),
                 )
             except MediaRefusedError as exc:
@@ -238,7 +238,10 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
         for part in parts:
             try:
                 answer = call_json(
-                    "POST", url, provider="Twilio", describe_error=_describe_error,
+                    "POST",
+                    url,
+                    provider="Twilio",
+                    describe_error=_describe_error,
                     auth=(account, token),
                     data={
                         "To": message.recipient,

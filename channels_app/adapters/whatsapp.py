@@ -142,8 +142,13 @@ class WhatsAppAdapter(MetaWebhookAdapter):
             sender = _whatsapp_number(message.get("from"), *names)
             content = self._content(message, batch.inbox)
             batch.items.append(
-                _inbound(message, content, sender=sender, name=names.get(sender, ""),
-                         business=as_dict(value.get("metadata")))
+                _inbound(
+                    message,
+                    content,
+                    sender=sender,
+                    name=names.get(sender, ""),
+                    business=as_dict(value.get("metadata")),
+                )
             )
         for status in statuses:
             update = _delivery_update(status)
@@ -167,8 +172,13 @@ class WhatsAppAdapter(MetaWebhookAdapter):
             content.automated = True
             content.metadata["echo"] = True
             batch.items.append(
-                _inbound(echo, content, sender=customer, name=names.get(customer, ""),
-                         business=as_dict(value.get("metadata")))
+                _inbound(
+                    echo,
+                    content,
+                    sender=customer,
+                    name=names.get(customer, ""),
+                    business=as_dict(value.get("metadata")),
+                )
             )
 
     def _content(self, message: dict, inbox) -> Content:
@@ -194,8 +204,11 @@ class WhatsAppAdapter(MetaWebhookAdapter):
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": message.recipient.lstrip("+"),
-            **(_template_body(message.template) if message.template
-               else _text_body(message.text)),
+            **(
+                _template_body(message.template)
+                if message.template
+                else _text_body(message.text)
+            ),
         }
         try:
             answer = GraphClient(token).post(f"{number_id}/messages", body)
@@ -211,7 +224,9 @@ class WhatsAppAdapter(MetaWebhookAdapter):
 def _profile_names(value: dict) -> dict[str, str]:
     """Profile names by WhatsApp id, in the order the contacts came."""
     return {
-        str(contact.get("wa_id")): str(as_dict(contact.get("profile")).get("name") or "")
+        str(contact.get("wa_id")): str(
+            as_dict(contact.get("profile")).get("name") or ""
+        )
         for contact in map(as_dict, as_list(value.get("contacts")))
         if contact.get("wa_id")
     }

@@ -51,7 +51,14 @@ def _media(message: dict, fetch: MediaFetcher) -> Content:
         metadata={
             "media": {
                 key: media[key]
-                for key in ("id", "mime_type", "sha256", "filename", "voice", "animated")
+                for key in (
+                    "id",
+                    "mime_type",
+                    "sha256",
+                    "filename",
+                    "voice",
+                    "animated",
+                )
                 if key in media
             }
             | {"type": kind}
@@ -91,7 +98,8 @@ def _contact_line(card: dict) -> str:
         str(name[key]) for key in ("first_name", "last_name") if name.get(key)
     )
     reach = [
-        f"{phone.get('phone')} ({phone.get('type')})" if phone.get("type")
+        f"{phone.get('phone')} ({phone.get('type')})"
+        if phone.get("type")
         else str(phone.get("phone"))
         for phone in map(as_dict, as_list(card.get("phones")))
         if phone.get("phone")
@@ -101,7 +109,9 @@ def _contact_line(card: dict) -> str:
         for mail in map(as_dict, as_list(card.get("emails")))
         if mail.get("email")
     ]
-    return f"- {label or 'unnamed contact'}" + (f": {', '.join(reach)}" if reach else "")
+    return f"- {label or 'unnamed contact'}" + (
+        f": {', '.join(reach)}" if reach else ""
+    )
 
 
 def _contacts(message: dict, fetch: MediaFetcher) -> Content:
@@ -118,7 +128,9 @@ def _reaction(message: dict, fetch: MediaFetcher) -> Content:
     quoted = quoted_message(CHANNEL, target) if target else {}
     about = describe_quoted(quoted)
     return Content(
-        text=f"Reacted {emoji} to {about}" if emoji else f"Removed a reaction from {about}",
+        text=f"Reacted {emoji} to {about}"
+        if emoji
+        else f"Removed a reaction from {about}",
         metadata={"reaction": {"message_id": target, "emoji": emoji}, "quoted": quoted},
         automated=True,
         replies_to=(target,) if target else (),
@@ -149,7 +161,10 @@ def _interactive(message: dict, fetch: MediaFetcher) -> Content:
         return Content(
             text=str(reply.get("body") or "Sent a form."),
             metadata={
-                "flow": {"name": reply.get("name", ""), "response": _flow_response(reply)}
+                "flow": {
+                    "name": reply.get("name", ""),
+                    "response": _flow_response(reply),
+                }
             },
         )
     if kind == "call_permission_reply":

@@ -75,8 +75,12 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
     return clean_text(data.decode("latin-1"))
 
 
-def _word_bytes(encoding: str, payload: str) -> bytes:
-    data = payload.encode("ascii", errors="ignore")
+def _word_bytes(charset: str, encoding: str, payload: str) -> bytes:
+    try:
+        # Raw 8-bit text inside a Q word (it happens) is taken in the word's charset.
+        data = payload.encode(charset)
+    except (LookupError, UnicodeError):
+        data = payload.encode("utf-8", errors="replace")
     try:
         if encoding.lower() == "q":
             return binascii.a2b_qp(data, header=True)
@@ -108,7 +112,7 @@ def decode_words(value: str) -> str:
         if charset != pending_charset:
             flush()
             pending_charset = charset
-        pending += _word_bytes(match.group(2), match.group(3))
+        pending += _word_bytes(charset, match.group(2), match.group(3))
         position = match.end()
     flush()
     out.append(value[position:])
@@ -181,7 +185,10 @@ def normalise_message_id(core: str) -> str:
     if not core:
         return ""
     if len(core) + 2 > MAX_ID_CHARS:
-        return "msgid-sha256:" + hashlib.sha256(core.encode("utf-8", "replace")).hexdigest()
+        return (
+            "msgid-sha256:"
+            + hashlib.sha256(core.encode("utf-8", "replace")).hexdigest()
+        )
     return f"<{core}>"
 
 

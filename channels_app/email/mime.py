@@ -48,7 +48,7 @@ def content_type(part: Message) -> str:
     return value[:127]
 
 
-def _param(part: Message, name: str) -> str:
+def param(part: Message, name: str) -> str:
     try:
         value = part.get_param(name)
     except Exception:
@@ -58,11 +58,11 @@ def _param(part: Message, name: str) -> str:
     return str(value or "")
 
 
-def _charset(part: Message) -> str | None:
+def charset_of(part: Message) -> str | None:
     try:
         return part.get_content_charset()
     except Exception:
-        return _param(part, "charset") or None
+        return param(part, "charset") or None
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -115,9 +115,9 @@ def _quoted(depth: int, text: str) -> str:
 
 
 def part_text(part: Message) -> str:
-    text = _NEWLINES.sub("\n", decode_bytes(_payload_bytes(part), _charset(part)))
-    if _param(part, "format").lower() == "flowed":
-        text = unflow(text, delsp=_param(part, "delsp").lower() == "yes")
+    text = _NEWLINES.sub("\n", decode_bytes(_payload_bytes(part), charset_of(part)))
+    if param(part, "format").lower() == "flowed":
+        text = unflow(text, delsp=param(part, "delsp").lower() == "yes")
     return text
 
 
@@ -130,9 +130,9 @@ def _disposition(part: Message) -> str:
 
 def _filename(part: Message) -> str:
     try:
-        name = part.get_filename() or _param(part, "name")
+        name = part.get_filename() or param(part, "name")
     except Exception:
-        name = _param(part, "name")
+        name = param(part, "name")
     if not isinstance(name, str):
         return ""
     if re.search(r"[\ud800-\udfff]", name):
@@ -143,7 +143,9 @@ def _filename(part: Message) -> str:
     if len(name) > MAX_NAME_CHARS:
         stem, dot, extension = name.rpartition(".")
         keep = MAX_NAME_CHARS - len(extension) - 1
-        name = f"{stem[:keep]}.{extension}" if dot and keep > 0 else name[:MAX_NAME_CHARS]
+        name = (
+            f"{stem[:keep]}.{extension}" if dot and keep > 0 else name[:MAX_NAME_CHARS]
+        )
     return clean_text(name)
 
 
@@ -159,6 +161,8 @@ def generated_name(ctype: str, number: int) -> str:
     maintype = ctype.split("/", 1)[0]
     if ctype in ("message/rfc822", "message/global"):
         return f"message-{number}.eml"
+    if maintype == "message":  # a delivery or disposition report
+        return f"{ctype.partition('/')[2]}-{number}.txt"
     stem = maintype if maintype in ("image", "audio", "video") else "attachment"
     extension = mimetypes.guess_extension(ctype, strict=False) or ".bin"
     return f"{stem}-{number}{extension}"
@@ -207,7 +211,9 @@ class _Walker:
         maintype, _, subtype = ctype.partition("/")
         disposition = _disposition(part)
         is_body = disposition != "attachment" and not _filename(part)
-        if is_body and (ctype in ("text/plain", "text/html") or maintype == "multipart"):
+        if is_body and (
+            ctype in ("text/plain", "text/html") or maintype == "multipart"
+        ):
             # A multipart without parts (its boundary never came) is read as text.
             (body.htmls if subtype == "html" else body.texts).append(part_text(part))
             return
@@ -227,7 +233,8 @@ class _Walker:
                 content_type=ctype,
                 content=data,
                 content_id=content_id,
-                inline=disposition == "inline" or (not disposition and bool(content_id)),
+                inline=disposition == "inline"
+                or (not disposition and bool(content_id)),
             )
         )
 

@@ -35,7 +35,8 @@ def message_id_domain(from_address: str) -> str:
 
 
 def reply_subject(subject: str, ticket_id: int | None) -> str:
-    """ "Re: <subject> [#<ticket>]", without a second "Re:" or a second tag."""
+    """The subject of a reply, "Re: <subject> [#<ticket>]", with one "Re:" and
+    one ticket tag however many the subject already had."""
     subject = " ".join(subject.split())
     tag = f"[#{ticket_id}]" if ticket_id else ""
     if tag and tag not in subject:

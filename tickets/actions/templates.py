@@ -65,9 +65,11 @@ def do_send_template(
         raise TicketActionError(f"{channel} has no message templates")
     template_name, language = template_name.strip(), language.strip()
     values = _check_template(template_name, language, parameters)
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related(
-        "customer"
-    ).get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=ticket.pk)
+    )
     identity = recipient_identity(ticket, channel)
     template = {"name": template_name, "language": language, "parameters": values}
     text = f"Template {template_name} ({language})"
@@ -75,11 +77,15 @@ def do_send_template(
         text += ": " + " | ".join(values)
     now = timezone.now()
     event = TimelineEvent.objects.create(
-        customer=ticket.customer, ticket=ticket, channel=channel,
+        customer=ticket.customer,
+        ticket=ticket,
+        channel=channel,
         inbox=reply_inbox(ticket, channel),
-        kind=TimelineEvent.Kind.MESSAGE_OUT, author=author,
+        kind=TimelineEvent.Kind.MESSAGE_OUT,
+        author=author,
         sender_name=author.get_full_name() or author.username,
-        subject=ticket.subject, text=text,
+        subject=ticket.subject,
+        text=text,
         delivery_status=TimelineEvent.Delivery.QUEUED,
         metadata={"recipient_identity_id": identity.pk, "template": template},
         occurred_at=now,

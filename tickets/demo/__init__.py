@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from tickets.demo.desk import LOGINS, DemoLogin, ensure_desk
+from tickets.demo.inboxes import ensure_demo_inboxes
 from tickets.demo.newcomers import write_new_customers
 from tickets.demo.playback import DemoError, Script
 from tickets.demo.returning import write_returning_customers
@@ -22,6 +23,7 @@ class SeedResult:
     created_logins: tuple[str, ...]
     new_messages: int
     scripted_messages: int
+    created_inboxes: tuple[str, ...] = ()
 
 
 def seed_demo() -> SeedResult:
@@ -34,4 +36,5 @@ def seed_demo() -> SeedResult:
         created_logins=desk.created_logins,
         new_messages=script.new_messages,
         scripted_messages=script.scripted_messages,
+        created_inboxes=ensure_demo_inboxes(),
     )

@@ -85,6 +85,22 @@ def mail_kept_local() -> Iterator[None]:
         settings.EMAIL_BACKEND = previous
 
 
+@contextmanager
+def providers_kept_local() -> Iterator[None]:
+    """Replies of the history on other channels are recorded by the in-memory
+    adapter: no provider API is called for the demo customers either."""
+    previous = settings.CHANNEL_ADAPTERS
+    memory = "channels_app.adapters.memory.MemoryAdapter"
+    settings.CHANNEL_ADAPTERS = {
+        key: path if key in ("api", "email") else memory
+        for key, path in previous.items()
+    }
+    try:
+        yield
+    finally:
+        settings.CHANNEL_ADAPTERS = previous
+
+
 class Script:
     """Collects the steps of a demo history; play() runs them against the desk."""
 
@@ -192,7 +208,7 @@ class Script:
 
     def play(self, desk: DemoDesk) -> None:
         self.desk = desk
-        with tasks_inline(), mail_kept_local():
+        with tasks_inline(), mail_kept_local(), providers_kept_local():
             for step in sorted(self.steps, key=lambda step: step.at):
                 with desk_clock(step.at):
                     step.run()
