@@ -66,7 +66,7 @@ INBOX_CONFIG = {
         "imap_folder",
         "imap_since_days",
     ),
-    Inbox.Adapter.WHATSAPP: ("phone_number_id",),
+    Inbox.Adapter.WHATSAPP: ("phone_number_id", "waba_id"),
     Inbox.Adapter.MESSENGER: ("page_id",),
     Inbox.Adapter.INSTAGRAM: ("page_id",),
     Inbox.Adapter.TWILIO_SMS: ("account_sid", "from_number"),

@@ -5,15 +5,12 @@ stand-in). Tokens travel in the Authorization header, never in a URL.
 """
 
 import fnmatch
-import logging
 import mimetypes
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import requests
 from django.conf import settings
-
-logger = logging.getLogger(__name__)
 
 _CHUNK_BYTES = 64 * 1024
 

@@ -50,7 +50,10 @@ def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
     except SignatureError as exc:
         logger.warning(
             "webhook %s/%s refused from %s: %s",
-            adapter_key, slug, request.META.get("REMOTE_ADDR"), exc,
+            adapter_key,
+            slug,
+            request.META.get("REMOTE_ADDR"),
+            exc,
         )
         return HttpResponseForbidden("signature check failed")
     record, created = receive_inbound(
@@ -60,4 +63,7 @@ def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
         inbox=slug,
         content_type=request.content_type or "application/octet-stream",
     )
+    answer = adapter.acknowledge(record=record, duplicate=not created)
+    if answer is not None:
+        return answer
     return JsonResponse({"received": record.pk, "duplicate": not created})

@@ -56,6 +56,11 @@ class ChannelAdapter:
         the payload's hash should stand for it."""
         return ""
 
+    def acknowledge(self, *, record, duplicate: bool) -> HttpResponse | None:
+        """The answer to an accepted delivery when the provider expects one of its
+        own (Twilio wants TwiML); None for the door's JSON."""
+        return None
+
     def parse(self, payload: bytes, *, inbox=None) -> list[InboundItem]:
         """Turn a stored raw payload into messages and updates, or raise
         InboundError (UnsupportedEventError for kinds the adapter does not know)."""

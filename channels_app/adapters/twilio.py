@@ -11,7 +11,7 @@ Inbox config: account_sid, from_number (E.164). Inbox secret: auth_token.
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
@@ -40,6 +40,7 @@ from channels_app.inbound import (
 )
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio splits longer bodies itself up to this size, and refuses beyond it.
 MAX_BODY_CHARS = 1600
 
@@ -134,6 +135,11 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
     """Inbound SMS and MMS, delivery status callbacks, replies through the REST API."""
 
     key = "twilio-sms"
+
+    def acknowledge(self, *, record, duplicate: bool) -> HttpResponse:
+        # Twilio reads the answer to an incoming message as TwiML and flags any
+        # other type (error 12300); an empty Response sends nothing back.
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
     def delivery_id(self, request: HttpRequest, body: bytes) -> str:
         try:

@@ -9,8 +9,6 @@ metadata of the messages it came with. A webhook with nothing the desk handles
 raises UnsupportedEventError, so its record is kept and marked unsupported.
 """
 
-import logging
-
 from channels_app.adapters.base import DeliveryRefusedError, InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
@@ -21,8 +19,12 @@ from channels_app.adapters.meta import (
     load_document,
     raise_for_send,
 )
-from channels_app.adapters.whatsapp_content import Content, MediaFetcher, render
-from channels_app.adapters.whatsapp_content import edited_text as _edited_text
+from channels_app.adapters.whatsapp_content import (
+    Content,
+    MediaFetcher,
+    edited_text,
+    render,
+)
 from channels_app.inbound import (
     DeliveryUpdate,
     IdentityClaim,
@@ -41,8 +43,6 @@ from channels_app.meta_graph import (
 from customers.identities import InvalidIdentityError, normalise_identity
 from tickets.models import TimelineEvent
 
-logger = logging.getLogger(__name__)
-
 CHANNEL = "whatsapp"
 MAX_TEXT_CHARS = 4096
 # WhatsApp's statuses and the desk's delivery states; "played" is a voice
@@ -56,16 +56,20 @@ STATUSES = {
 }
 
 
+def _is_number(value) -> bool:
+    try:
+        normalise_identity(CHANNEL, str(value or ""))
+    except InvalidIdentityError:
+        return False
+    return True
+
+
 def _whatsapp_number(*candidates) -> str:
-    """The first candidate that is a valid WhatsApp number."""
+    """The first candidate that is a WhatsApp number: the message's own, else the
+    wa_id of the contact the webhook names."""
     for candidate in candidates:
-        if not candidate:
-            continue
-        try:
-            normalise_identity(CHANNEL, str(candidate))
-        except InvalidIdentityError:
-            continue
-        return str(candidate)
+        if _is_number(candidate):
+            return str(candidate)
     raise InboundError("the WhatsApp message names no valid sender number")
 
 
@@ -90,7 +94,7 @@ def _revision(message: dict, kind: str) -> MessageRevision:
         channel=CHANNEL,
         external_id=original,
         revision_id=str(message.get("id") or f"{kind}:{message.get('timestamp')}"),
-        text=_edited_text(change) if kind == "edit" else "",
+        text=edited_text(change) if kind == "edit" else "",
         deleted=kind == "revoke",
         occurred_at=from_timestamp(message.get("timestamp")),
     )
@@ -182,9 +186,10 @@ class WhatsAppAdapter(MetaWebhookAdapter):
             )
 
     def _content(self, message: dict, inbox) -> Content:
-        already = TimelineEvent.objects.filter(
-            channel=CHANNEL, external_id=str(message.get("id") or "")
-        ).exists()
+        wamid = str(message.get("id") or "")
+        already = bool(wamid) and (
+            TimelineEvent.objects.filter(channel=CHANNEL, external_id=wamid).exists()
+        )
         # A message already on the timeline is not fetched again: ingest keeps
         # the stored one.
         return render(message, _not_fetched if already else _media_fetcher(inbox))
@@ -243,7 +248,10 @@ def _inbound(
     return InboundMessage(
         channel=CHANNEL,
         external_id=str(message.get("id") or ""),
-        identities=(IdentityClaim(CHANNEL, sender), *content.extra_identities),
+        identities=(
+            IdentityClaim(CHANNEL, sender),
+            *(claim for claim in content.extra_identities if _is_number(claim.value)),
+        ),
         sender_name=name,
         text=content.text,
         occurred_at=from_timestamp(message.get("timestamp")),

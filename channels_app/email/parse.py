@@ -14,6 +14,7 @@ import re
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
+from email.utils import parseaddr
 
 from django.conf import settings
 
@@ -95,7 +96,7 @@ def _within_limits(text: str, quoted: str, html: str, notes: list[str]):
     limit = settings.MAX_MESSAGE_TEXT_CHARS
     if len(text) > limit:
         note = f"\n\n(The text was cut at {limit} characters; the mail is kept whole.)"
-        text = text[: max(0, limit - len(note))] + note
+        text = text[: limit - len(note)] + note if limit > len(note) else text[:limit]
         notes.append(f"The text of this mail was cut at {limit} characters.")
     if len(quoted) > limit:
         quoted = quoted[:limit]
@@ -119,7 +120,7 @@ def _body(message: Message, notes: list[str]) -> mime.Body:
 
 def _is_own_address(address: str, inbox) -> bool:
     own = str((inbox.config if inbox is not None else {}).get("address") or "")
-    return bool(own) and autoreply.valid_address(own) == address
+    return bool(own) and autoreply.valid_address(parseaddr(own)[1]) == address
 
 
 def parse_email(raw: bytes, *, inbox=None) -> InboundMessage:

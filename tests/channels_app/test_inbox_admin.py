@@ -26,7 +26,9 @@ def admin_client(db) -> Client:
 @pytest.fixture
 def bot(db) -> Inbox:
     return Inbox.objects.create(
-        adapter="telegram", name="Support bot", slug="support-bot",
+        adapter="telegram",
+        name="Support bot",
+        slug="support-bot",
         secrets={"bot_token": BOT_TOKEN, "secret_token": SECRET_TOKEN},
     )
 
@@ -38,8 +40,12 @@ def change_url(inbox: Inbox) -> str:
 def form_data(inbox: Inbox, **changes) -> dict:
     """What the change form posts with every secret field left blank."""
     data = {
-        "adapter": inbox.adapter, "name": inbox.name, "slug": inbox.slug,
-        "enabled": "on", "config": "{}", "_save": "Save",
+        "adapter": inbox.adapter,
+        "name": inbox.name,
+        "slug": inbox.slug,
+        "enabled": "on",
+        "config": "{}",
+        "_save": "Save",
     }
     for adapter, names in INBOX_SECRETS.items():
         for name in names:

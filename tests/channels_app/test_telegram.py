@@ -3,7 +3,7 @@ import json
 import pytest
 from django.test import TestCase
 
-from channels_app.models import Inbox, InboundRecord
+from channels_app.models import InboundRecord, Inbox
 from tests.provider_server import Reply
 from tickets.actions.tickets import do_reply
 from tickets.models import Ticket, TimelineEvent

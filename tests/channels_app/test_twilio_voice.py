@@ -4,14 +4,12 @@ from django.test import TestCase
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord
 from customers.models import Customer
-from tests.channels_app.twilio_support import (  # noqa: F401  (fixtures)
+from tests.channels_app.twilio_support import (
     ACCOUNT_SID,
     CUSTOMER,
     DESK_NUMBER,
     accepted,
     post_signed,
-    public_url,
-    voice_inbox,
 )
 from tests.helpers import deliver, message
 from tickets.actions.tickets import do_reply

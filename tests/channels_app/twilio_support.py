@@ -6,7 +6,7 @@ import pytest
 from django.test import TestCase
 from twilio.request_validator import RequestValidator
 
-from channels_app.models import Inbox, InboundRecord
+from channels_app.models import InboundRecord, Inbox
 
 PUBLIC_BASE_URL = "https://desk.example.com"
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
@@ -82,6 +82,7 @@ def post_signed(
 
 
 def accepted(client, path: str, params: dict) -> InboundRecord:
+    """The stored record of a request the door accepted."""
     response = post_signed(client, path, params)
     assert response.status_code == 200, response.content
-    return InboundRecord.objects.get(pk=response.json()["received"])
+    return InboundRecord.objects.get(payload=urlencode(params).encode())

@@ -39,8 +39,12 @@ def billing_rule(teams):
 
 def log(**fields) -> TimelineEvent:
     fields = {
-        "direction": "inbound", "number": NUMBER, "duration_seconds": 0,
-        "outcome": "missed", "note": "", **fields,
+        "direction": "inbound",
+        "number": NUMBER,
+        "duration_seconds": 0,
+        "outcome": "missed",
+        "note": "",
+        **fields,
     }
     with TestCase.captureOnCommitCallbacks(execute=True):
         return do_log_call(**fields)
@@ -51,8 +55,13 @@ def log(**fields) -> TimelineEvent:
 
 @pytest.mark.parametrize(
     "seconds, words",
-    [(0, "0 s"), (45, "45 s"), (192, "3 min 12 s"), (3600, "1 h"),
-     (3725, "1 h 2 min 5 s")],
+    [
+        (0, "0 s"),
+        (45, "45 s"),
+        (192, "3 min 12 s"),
+        (3600, "1 h"),
+        (3725, "1 h 2 min 5 s"),
+    ],
 )
 def test_durations_read_as_hours_minutes_and_seconds(seconds, words):
     assert format_duration(seconds) == words
@@ -61,8 +70,12 @@ def test_durations_read_as_hours_minutes_and_seconds(seconds, words):
 def test_a_call_summary_names_direction_outcome_duration_and_recording():
     assert call_summary(direction="inbound", outcome="missed") == "Missed call"
     assert (
-        call_summary(direction="outbound", outcome="answered", duration_seconds=75,
-                     recording_url="https://rec.example/1")
+        call_summary(
+            direction="outbound",
+            outcome="answered",
+            duration_seconds=75,
+            recording_url="https://rec.example/1",
+        )
         == "Outbound call, answered, 1 min 15 s\nRecording: https://rec.example/1"
     )
 
@@ -74,16 +87,24 @@ def test_a_call_linked_to_a_ticket_joins_it_and_its_number_joins_the_customer(
     billing_rule, email_ticket, billing_agent
 ):
     call = log(
-        author=billing_agent, ticket=email_ticket, number="(415) 555-2671",
-        outcome="answered", duration_seconds=192, note="Explained the refund.",
+        author=billing_agent,
+        ticket=email_ticket,
+        number="(415) 555-2671",
+        outcome="answered",
+        duration_seconds=192,
+        note="Explained the refund.",
     )
 
     assert (call.kind, call.channel, call.ticket) == ("call", "phone", email_ticket)
     assert call.author == billing_agent
     assert call.text == "Answered call, 3 min 12 s\n\nExplained the refund."
     assert call.metadata == {
-        "source": "agent", "direction": "inbound", "number": NUMBER,
-        "duration_seconds": 192, "outcome": "answered", "note": "Explained the refund.",
+        "source": "agent",
+        "direction": "inbound",
+        "number": NUMBER,
+        "duration_seconds": 192,
+        "outcome": "answered",
+        "note": "Explained the refund.",
     }
     phone = Identity.objects.get(kind="phone")
     assert (phone.value, phone.customer) == (NUMBER, email_ticket.customer)
@@ -111,9 +132,7 @@ def test_a_call_without_a_ticket_opens_a_routed_phone_ticket(teams, tech_agent):
     assert call.text == "Outbound call, voicemail left"
 
 
-def test_a_call_without_a_ticket_joins_the_callers_open_phone_ticket(
-    teams, tech_agent
-):
+def test_a_call_without_a_ticket_joins_the_callers_open_phone_ticket(teams, tech_agent):
     first = log(author=tech_agent)
     second = log(author=tech_agent, outcome="answered", duration_seconds=30)
 
@@ -188,8 +207,13 @@ def signed_in(agent) -> Client:
 def form_post(client: Client, data: dict):
     token = client.get(PAGE).cookies["csrftoken"].value
     fields = {
-        "direction": "inbound", "number": NUMBER, "duration": "3:12",
-        "outcome": "answered", "note": "", "csrfmiddlewaretoken": token, **data,
+        "direction": "inbound",
+        "number": NUMBER,
+        "duration": "3:12",
+        "outcome": "answered",
+        "note": "",
+        "csrfmiddlewaretoken": token,
+        **data,
     }
     with TestCase.captureOnCommitCallbacks(execute=True):
         return client.post(PAGE, fields)
@@ -255,8 +279,13 @@ def test_the_form_refuses_a_post_without_the_csrf_token(teams, tech_agent):
     client = signed_in(tech_agent)
 
     response = client.post(
-        PAGE, {"direction": "inbound", "number": NUMBER, "duration": "0",
-               "outcome": "missed"},
+        PAGE,
+        {
+            "direction": "inbound",
+            "number": NUMBER,
+            "duration": "0",
+            "outcome": "missed",
+        },
     )
 
     assert response.status_code == 403
@@ -268,8 +297,13 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(teams):
 
     assert client.get(PAGE).status_code == 302
     response = client.post(
-        PAGE, {"direction": "inbound", "number": NUMBER, "duration": "0",
-               "outcome": "missed"},
+        PAGE,
+        {
+            "direction": "inbound",
+            "number": NUMBER,
+            "duration": "0",
+            "outcome": "missed",
+        },
     )
     assert response.status_code == 302 and response.url.startswith("/login/")
     assert not TimelineEvent.objects.exists()
@@ -286,8 +320,12 @@ def api_as(agent) -> APIClient:
 
 def api_post(client: APIClient, data: dict):
     payload = {
-        "direction": "outbound", "number": NUMBER, "duration_seconds": 95,
-        "outcome": "answered", "note": "Walked through the reset", **data,
+        "direction": "outbound",
+        "number": NUMBER,
+        "duration_seconds": 95,
+        "outcome": "answered",
+        "note": "Walked through the reset",
+        **data,
     }
     with TestCase.captureOnCommitCallbacks(execute=True):
         return client.post(API, payload, format="json")
@@ -303,9 +341,13 @@ def test_the_api_logs_a_call_on_a_ticket_of_the_agents_team(
     call = TimelineEvent.objects.get(pk=body["event_id"])
     assert (call.ticket, call.kind) == (email_ticket, "call")
     assert body | {"occurred_at": None} == {
-        "event_id": call.pk, "ticket_id": email_ticket.pk,
-        "customer_id": email_ticket.customer_id, "number": NUMBER,
-        "direction": "outbound", "outcome": "answered", "duration_seconds": 95,
+        "event_id": call.pk,
+        "ticket_id": email_ticket.pk,
+        "customer_id": email_ticket.customer_id,
+        "number": NUMBER,
+        "direction": "outbound",
+        "outcome": "answered",
+        "duration_seconds": 95,
         "text": "Outbound call, answered, 1 min 35 s\n\nWalked through the reset",
         "occurred_at": None,
     }

@@ -23,7 +23,7 @@ DEMO_INBOXES = {
     Inbox.Adapter.PHONE: ("Demo phone line", {}, {}),
     Inbox.Adapter.WHATSAPP: (
         "Demo WhatsApp",
-        {"phone_number_id": "100000000000001"},
+        {"phone_number_id": "100000000000001", "waba_id": "100000000000002"},
         {
             "app_secret": "demo-whatsapp-app-secret",
             "verify_token": "demo-whatsapp-verify-token",

@@ -70,8 +70,9 @@ class Command(BaseCommand):
         "Each new mail is then processed by this command, so the summary says what "
         "became of it (with --queue it is left to the Celery workers). A mail that "
         "fails stays stored as a failed inbound record that replay_inbound can "
-        "process again, and the command goes on with the next. The exit status is "
-        "non-zero only when a path cannot be read."
+        "process again, and the command goes on with the next. A mail larger than "
+        "MAX_INBOUND_PAYLOAD_BYTES is stored as its headers with a note saying so. "
+        "The exit status is non-zero only when a path cannot be read."
     )
     # Tests hand the command a stream in place of the process's standard input.
     stealth_options = ("stdin",)

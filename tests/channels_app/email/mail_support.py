@@ -53,3 +53,16 @@ def new_mail(
         mail[name.replace("_", "-")] = value
     mail.set_content(text)
     return mail
+
+
+def raw_mail(*headers: str, body: str | bytes = "Hello", charset: str = "") -> bytes:
+    """A mail written byte for byte: headers as given, then the body."""
+    lines = list(headers)
+    if charset:
+        lines.append(f"Content-Type: text/plain; charset={charset}")
+    head = "\r\n".join(lines).encode("utf-8") + b"\r\n\r\n"
+    return head + (body.encode("utf-8") if isinstance(body, str) else body)
+
+
+def corpus(corpus_dir, name: str) -> bytes:
+    return (corpus_dir / "email" / name).read_bytes()
