@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,16 @@ class ImapServer:
         client.login(self.user, self.password)
         return client
 
-    def append(self, folder: str, *mails: bytes) -> list[int]:
-        """Deliver mails into a folder as a mail client would; their UIDs."""
+    def append(
+        self, folder: str, *mails: bytes, received: datetime | None = None
+    ) -> list[int]:
+        """Deliver mails into a folder as a mail client would (received now, or at
+        the time given); their UIDs."""
         client = self.client()
         try:
             uids = []
             for mail in mails:
-                answer = client.append(folder, mail)
+                answer = client.append(folder, mail, msg_time=received)
                 # "[APPENDUID <uidvalidity> <uid>] Append completed."
                 uids.append(int(answer.split(b"]")[0].split()[-1]))
             return uids

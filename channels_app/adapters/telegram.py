@@ -106,18 +106,19 @@ class TelegramAdapter(ChannelAdapter):
             raise InboundError(f"payload is not JSON: {exc}") from exc
         if not isinstance(update, dict):
             raise InboundError("payload is not a JSON object")
+        message, edited = update.get("message"), update.get("edited_message")
+        if not isinstance(message, dict) and not isinstance(edited, dict):
+            kinds = sorted(key for key in update if key != "update_id")
+            raise UnsupportedEventError(
+                f"Telegram update of kind {', '.join(kinds) or 'none'}"
+            )
         token = inbox.secret("bot_token") if inbox is not None else ""
         bot = bot_id(token)
         if not bot:
             raise InboundError("the Telegram inbox has no valid bot_token")
-        if isinstance(update.get("message"), dict):
-            return [self._message(update["message"], token=token, bot=bot)]
-        if isinstance(update.get("edited_message"), dict):
-            return [self._revision(update["edited_message"], update, bot=bot)]
-        kinds = sorted(key for key in update if key != "update_id")
-        raise UnsupportedEventError(
-            f"Telegram update of kind {', '.join(kinds) or 'none'}"
-        )
+        if isinstance(message, dict):
+            return [self._message(message, token=token, bot=bot)]
+        return [self._revision(edited, update, bot=bot)]
 
     def _ids(self, message: dict, bot: str) -> tuple[str, str]:
         try:
@@ -281,7 +282,7 @@ class TelegramAdapter(ChannelAdapter):
                 if exc.permanent:
                     raise DeliveryRefusedError(str(exc)) from None
                 raise
-            result = answer.get("result") if isinstance(answer, dict) else None
+            result = answer.get("result")
             if not answer.get("ok") or not isinstance(result, dict):
                 raise ProviderError(f"Telegram refused: {_describe_error(answer)}")
             chat = result.get("chat") if isinstance(result.get("chat"), dict) else {}

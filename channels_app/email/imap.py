@@ -8,6 +8,7 @@ or moves anything on the server.
 """
 
 import logging
+import re
 import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ MESSAGE_ID_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HEADER_ITEM = "BODY.PEEK[HEADER]"
 BODY_ITEM = "BODY.PEEK[]"
 SIZE_ITEM = "RFC822.SIZE"
+_BYTES_REPR = re.compile(r"b(['\"])(.*)\1", re.DOTALL)
 
 
 class ImapConfigError(ValueError):
@@ -108,16 +110,13 @@ class PollResult:
     already_known: int = 0
     oversized: int = 0
     error: str = ""
-    _seen_ids: set = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.error
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        del data["_seen_ids"]
-        return data
+        return asdict(self)
 
 
 def pollable_inbox_ids() -> list[int]:
@@ -147,11 +146,15 @@ def poll_inbox(inbox: Inbox) -> PollResult:
         with _connected(config) as client:
             _FolderRead(client, inbox, cursor, config, result).run()
     except LoginError as exc:
-        result.error = f"login as {config.user} on {config.address} failed: {exc}"
+        result.error = (
+            f"login as {config.user} on {config.address} failed: {_said(exc)}"
+        )
     except OSError as exc:  # refused, unreachable, timed out, TLS handshake
         result.error = f"cannot talk to {config.address}: {exc}"
     except IMAPClientError as exc:
-        result.error = f"IMAP error from {config.address}: {exc}"
+        result.error = (
+            f"IMAP error from {config.address} (folder {config.folder}): {_said(exc)}"
+        )
     finally:
         _release(cursor)
     if result.error:
@@ -207,7 +210,10 @@ def _connected(config: ImapSettings) -> Iterator[IMAPClient]:
         try:
             client.logout()
         except (OSError, IMAPClientError):
-            client.shutdown()
+            try:
+                client.shutdown()
+            except OSError:
+                pass  # the connection is gone already
 
 
 # ---------------------------------------------------------------------- reading
@@ -222,6 +228,8 @@ class _FolderRead:
     cursor: ImapCursor
     config: ImapSettings
     result: PollResult
+    # Message-IDs met in this read: a second copy in the folder is not fetched.
+    seen: set[str] = field(default_factory=set)
 
     def run(self) -> None:
         status = self.client.select_folder(self.config.folder, readonly=True)
@@ -245,26 +253,28 @@ class _FolderRead:
             self._store_batch(batch)
             self.result.last_uid = batch[-1]
             _advance(self.cursor, uidvalidity, batch[-1])
-        if rescan and not uids:
-            _advance(self.cursor, uidvalidity, 0)
+        # Every UID below UIDNEXT was in the search: stored, known or too old.
+        last_uid = max(self.result.last_uid, int(uidnext or 1) - 1)
+        if rescan or last_uid != self.cursor.last_uid:
+            self.result.last_uid = last_uid
+            _advance(self.cursor, uidvalidity, last_uid)
 
     def _store_batch(self, uids: list[int]) -> None:
         result = self.result
         heads = self.client.fetch(uids, [MESSAGE_ID_ITEM, SIZE_ITEM])
         message_ids = {uid: _message_id(data) for uid, data in heads.items()}
-        known = _known(message_ids.values()) | result._seen_ids
+        known = _known(message_ids.values())
         wanted, too_large = [], []
         for uid in uids:
             if uid not in heads:
                 continue  # expunged since the search
             result.checked += 1
             message_id = message_ids[uid]
-            if message_id and message_id in known:
+            if message_id and (message_id in known or message_id in self.seen):
                 result.already_known += 1
                 continue
             if message_id:
-                known.add(message_id)
-                result._seen_ids.add(message_id)
+                self.seen.add(message_id)
             size = int(heads[uid].get(b"RFC822.SIZE") or 0)
             limit = settings.MAX_INBOUND_PAYLOAD_BYTES
             (too_large if size > limit else wanted).append((uid, message_id, size))
@@ -321,6 +331,13 @@ class _FolderRead:
             self.result.oversized += 1
         else:
             self.result.already_known += 1
+
+
+def _said(exc: Exception) -> str:
+    """The server's words in an imaplib error, without the repr of bytes."""
+    text = str(exc)
+    bytes_repr = _BYTES_REPR.fullmatch(text)
+    return bytes_repr.group(2) if bytes_repr else text
 
 
 def _message_id(data: dict) -> str:

@@ -1,11 +1,13 @@
-"""`manage.py poll_imap` polls inboxes now and says what each poll did."""
+"""Polling on schedule and on demand: beat queues a poll of every IMAP inbox, the
+poll task reports what it did, and `manage.py poll_imap` polls now and says so."""
 
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from channels_app.models import InboundRecord, Inbox
+from channels_app.models import ImapCursor, InboundRecord, Inbox
+from channels_app.tasks import poll_imap_inbox, poll_imap_inboxes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,16 +23,20 @@ def inbox(dovecot, imap_folder, teams) -> Inbox:
     )
 
 
+@pytest.fixture
+def mail(corpus_dir) -> bytes:
+    return (corpus_dir / "email" / "desk-fixtures" / "only_text.eml").read_bytes()
+
+
 def run(*args) -> str:
     out = StringIO()
     call_command("poll_imap", *args, stdout=out)
     return out.getvalue()
 
 
-def test_every_pollable_inbox_is_polled(dovecot, imap_folder, inbox, corpus_dir):
+def test_every_pollable_inbox_is_polled(dovecot, imap_folder, inbox, mail):
     """New mail is stored, and the line per inbox counts it."""
-    mail = corpus_dir / "email" / "desk-fixtures" / "only_text.eml"
-    dovecot.append(imap_folder, mail.read_bytes())
+    dovecot.append(imap_folder, mail)
 
     output = run()
 
@@ -50,3 +56,39 @@ def test_a_failed_poll_is_an_error(inbox):
 def test_an_unknown_inbox_is_an_error(inbox):
     with pytest.raises(CommandError, match="no email inbox nowhere"):
         run("--inbox", "nowhere")
+
+
+def test_the_beat_task_polls_every_enabled_imap_inbox(
+    dovecot,
+    imap_folder,
+    inbox,
+    mail,
+):
+    """Beat queues a poll of enabled email inboxes with an IMAP host, no others."""
+    dovecot.append(imap_folder, mail)
+    Inbox.objects.create(
+        adapter=Inbox.Adapter.EMAIL,
+        name="Switched off",
+        slug="off",
+        enabled=False,
+        config=inbox.config,
+        secrets=inbox.secrets,
+    )
+    Inbox.objects.create(adapter=Inbox.Adapter.EMAIL, name="No IMAP", slug="plain")
+
+    assert poll_imap_inboxes.delay().get() == 1
+
+    assert InboundRecord.objects.filter(inbox="support").count() == 1
+    assert list(ImapCursor.objects.values_list("inbox__slug", flat=True)) == ["support"]
+
+
+def test_the_poll_task_reports_and_skips_what_it_cannot_poll(inbox):
+    """The task returns the poll's result; a disabled inbox is skipped."""
+    assert poll_imap_inbox.delay(inbox.pk).get()["stored"] == 0
+    inbox.enabled = False
+    inbox.save(update_fields=["enabled"])
+
+    assert poll_imap_inbox.delay(inbox.pk).get() == {
+        "inbox_id": inbox.pk,
+        "skipped": "no enabled email inbox",
+    }

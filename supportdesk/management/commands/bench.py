@@ -1,19 +1,24 @@
 """`manage.py bench`: seed the bench database once, measure, print and save a table.
 
+Measured: ingest through workers, the timeline page, email through ingest_eml, and
+the WhatsApp webhook under load (a real daphne and worker); --skip-* leaves one out.
+
 Run it through `make bench`, which points DATABASE_URL at a database whose name
 contains "bench" and REDIS_URL at the broker; nothing else is touched.
 """
 
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from supportdesk.bench import database, dataset, ingest, timeline
+from supportdesk.bench import database, dataset, email_ingest, ingest, timeline, webhook
 from supportdesk.bench.report import Report
 
 INGEST_TARGET = 250.0
 TIMELINE_P95_TARGET_MS = 50.0
+WEBHOOK_P95_TARGET_MS = 100.0
 
 
 class Command(BaseCommand):
@@ -39,8 +44,43 @@ class Command(BaseCommand):
             metavar="NAME=VALUE",
             help="Extra environment for the bench worker, to compare settings.",
         )
+        parser.add_argument("--email-messages", type=int, default=5000)
+        parser.add_argument(
+            "--email-inline",
+            action="store_true",
+            help="Let ingest_eml process each mail itself instead of a worker.",
+        )
+        parser.add_argument(
+            "--webhook-rate",
+            type=float,
+            default=50.0,
+            help="WhatsApp webhooks arriving per second in the open loop.",
+        )
+        parser.add_argument("--webhook-seconds", type=float, default=20.0)
+        parser.add_argument(
+            "--webhook-clients",
+            type=int,
+            default=16,
+            help="Concurrent clients of the closed loop that finds the maximum rate.",
+        )
+        parser.add_argument("--webhook-closed-seconds", type=float, default=5.0)
+        parser.add_argument(
+            "--server-env",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="Extra environment for the bench's web server, to compare settings.",
+        )
+        parser.add_argument(
+            "--corpus",
+            type=Path,
+            default=None,
+            help="The corpus of real mails and payloads (default: ../shared/corpus).",
+        )
         parser.add_argument("--skip-ingest", action="store_true")
         parser.add_argument("--skip-timeline", action="store_true")
+        parser.add_argument("--skip-email", action="store_true")
+        parser.add_argument("--skip-webhook", action="store_true")
 
     def handle(self, *args, **options):
         spec = database.DatasetSpec(
@@ -86,6 +126,18 @@ class Command(BaseCommand):
                 report.add("ingest throughput (submit → routed)", "failed", "", False)
         if not options["skip_timeline"]:
             self._timeline(report, marker, options)
+        if not options["skip_email"]:
+            try:
+                self._email(report, options)
+            except ingest.BenchWorkerError as exc:
+                self.stderr.write(f"email bench failed: {exc}")
+                report.add("email ingest_eml throughput", "failed", "", False)
+        if not options["skip_webhook"]:
+            try:
+                self._webhook(report, options)
+            except ingest.BenchWorkerError as exc:
+                self.stderr.write(f"webhook bench failed: {exc}")
+                report.add("WhatsApp webhook p95", "failed", "", False)
 
         self.stdout.write("\n" + report.table())
         path = settings.BASE_DIR / "bench-results" / "latest.json"
@@ -94,9 +146,7 @@ class Command(BaseCommand):
 
     def _ingest(self, report: Report, options) -> None:
         count, concurrency = options["messages"], options["concurrency"]
-        if any("=" not in item for item in options["worker_env"]):
-            raise CommandError("--worker-env takes NAME=VALUE")
-        worker_env = dict(item.split("=", 1) for item in options["worker_env"])
+        worker_env = _pairs(options["worker_env"], "--worker-env")
         self.say(f"ingesting {count:,} messages through {concurrency} worker processes")
         started = time.monotonic()
         result = ingest.measure_ingest(
@@ -173,6 +223,142 @@ class Command(BaseCommand):
         )
         report.context["keyset_plan"] = plan.plan.splitlines()
 
+    def _email(self, report: Report, options) -> None:
+        count, inline = options["email_messages"], options["email_inline"]
+        where = "inline" if inline else f"{options['concurrency']} worker processes"
+        self.say(f"ingest_eml: {count:,} corpus mails, processed {where}")
+        result = email_ingest.measure_email_ingest(
+            mails=count,
+            corpus=_corpus(options),
+            concurrency=options["concurrency"],
+            through_worker=not inline,
+            log_dir=settings.BASE_DIR / "bench-results",
+        )
+        report.context["email"] = {
+            "mails": count,
+            "corpus_mails": result.corpus_mails,
+            "processed_by": where,
+            "seconds": round(result.seconds, 2),
+            "command_seconds": round(result.command_seconds, 2),
+            "tickets": result.tickets,
+        }
+        report.add(
+            f"email ingest_eml throughput ({'inline' if inline else 'worker'})",
+            f"{result.per_second:.0f} msg/s",
+            number=round(result.per_second, 1),
+        )
+        report.add(
+            "email: mails processed without error",
+            f"{result.processed:,} of {count:,}",
+            "all",
+            result.processed == count,
+            number=result.processed,
+        )
+        report.add(
+            "email: tickets opened and routed",
+            f"{result.tickets_routed:,} of {result.tickets:,}",
+            "all",
+            result.tickets_routed == result.tickets,
+            number=result.tickets_routed,
+        )
+
+    def _webhook(self, report: Report, options) -> None:
+        rate, seconds = options["webhook_rate"], options["webhook_seconds"]
+        clients = options["webhook_clients"]
+        self.say(
+            f"WhatsApp webhook: {rate:g} requests/s for {seconds:g}s, then "
+            f"{clients} clients back to back"
+        )
+        result = webhook.measure_webhook(
+            corpus=_corpus(options),
+            rate=rate,
+            seconds=seconds,
+            clients=clients,
+            closed_seconds=options["webhook_closed_seconds"],
+            concurrency=options["concurrency"],
+            log_dir=settings.BASE_DIR / "bench-results",
+            server_env=_pairs(options["server_env"], "--server-env"),
+        )
+        opened, closed = result.open, result.closed
+        report.context["webhook"] = {
+            "server": result.server,
+            "open_loop": _load_summary(opened),
+            "closed_loop": {"clients": clients, **_load_summary(closed)},
+            "records": result.records,
+            "drain_seconds": round(result.drain_seconds, 2),
+        }
+        steady = opened.arrival_rate >= 0.95 * rate and not opened.errors
+        report.add(
+            "webhook open loop: arrival rate",
+            f"{opened.arrival_rate:.1f} req/s",
+            f"{rate:g} req/s",
+            opened.arrival_rate >= 0.95 * rate,
+            number=round(opened.arrival_rate, 2),
+        )
+        p50, p95, p99 = (opened.latency(f) for f in (0.5, 0.95, 0.99))
+        report.add("webhook open loop: p50", f"{p50:.1f} ms", number=round(p50, 2))
+        report.add(
+            "webhook open loop: p95",
+            f"{p95:.1f} ms",
+            f"< {WEBHOOK_P95_TARGET_MS:.0f} ms at {rate:g}/s",
+            steady and p95 < WEBHOOK_P95_TARGET_MS,
+            number=round(p95, 2),
+        )
+        report.add("webhook open loop: p99", f"{p99:.1f} ms", number=round(p99, 2))
+        for label, load in (("open", opened), ("closed", closed)):
+            report.add(
+                f"webhook {label} loop: answered 200",
+                f"{len(load.ok):,} of {load.requests:,}",
+                "all",
+                not load.errors,
+                number=len(load.ok),
+            )
+        report.add(
+            f"webhook closed loop ({clients} clients): rate",
+            f"{closed.answer_rate:.0f} req/s",
+            number=round(closed.answer_rate, 1),
+        )
+        report.add(
+            "webhook closed loop: p50 / p95",
+            f"{closed.latency(0.5):.1f} / {closed.latency(0.95):.1f} ms",
+        )
+        report.add(
+            "webhook: records processed by the worker",
+            f"{result.processed:,} of {result.records:,}",
+            "all",
+            result.processed == result.records,
+            number=result.processed,
+        )
+
     def say(self, text: str) -> None:
         self.stdout.write(text)
         self.stdout.flush()
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    if any("=" not in item for item in items):
+        raise CommandError(f"{option} takes NAME=VALUE")
+    return dict(item.split("=", 1) for item in items)
+
+
+def _corpus(options) -> Path:
+    corpus = options["corpus"] or Path(settings.BASE_DIR).parent / "shared" / "corpus"
+    if not corpus.is_dir():
+        raise CommandError(f"no corpus at {corpus}: pass --corpus")
+    return corpus
+
+
+def _load_summary(load) -> dict:
+    return {
+        "requests": load.requests,
+        "answered_200": len(load.ok),
+        "errors": load.errors[:10],
+        "seconds": round(load.seconds, 2),
+        "arrival_rate": round(load.arrival_rate, 2),
+        "answer_rate": round(load.answer_rate, 2),
+        **{
+            f"p{round(f * 100)}_ms": round(load.latency(f), 2)
+            for f in (0.5, 0.95, 0.99)
+        },
+        "max_ms": round(load.latency(1.0), 2),
+    }

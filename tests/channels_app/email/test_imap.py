@@ -3,7 +3,7 @@ turns new mail into tickets, reads whole messages only for mail the desk does no
 know, survives a changed UIDVALIDITY without duplicates and never changes the
 mailbox."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 
 import pytest
@@ -14,7 +14,6 @@ from channels_app.email.imap import MESSAGE_ID_ITEM, poll_inbox
 from channels_app.email.raw import message_id_of
 from channels_app.ingest import receive_inbound
 from channels_app.models import ImapCursor, InboundRecord, Inbox
-from channels_app.tasks import poll_imap_inbox, poll_imap_inboxes
 from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -257,6 +256,30 @@ def test_a_cursor_of_another_uidvalidity_is_resynced(
     assert cursor.last_uid == len(CUSTOMER_MAILS)
 
 
+def test_a_first_read_can_be_limited_to_recent_mail(
+    dovecot, imap_folder, inbox, mails, fetches
+):
+    """With imap_since_days, older mail is passed over on the first read, and the
+    cursor moves past it all the same."""
+    inbox.config = {**inbox.config, "imap_since_days": 30}
+    inbox.save(update_fields=["config"])
+    old, recent = mails("only_text.eml", "only_html.eml")
+    dovecot.append(imap_folder, recent)
+    # Copied in from an archive after the recent mail: the higher UID.
+    (old_uid,) = dovecot.append(
+        imap_folder, old, received=datetime(2020, 1, 6, tzinfo=UTC)
+    )
+
+    first = poll_inbox(inbox)
+    fetches.clear()
+    second = poll_inbox(inbox)
+
+    assert (first.checked, first.stored) == (1, 1)
+    assert InboundRecord.objects.get().external_id == message_id(recent)
+    assert ImapCursor.objects.get(inbox=inbox).last_uid == old_uid
+    assert (second.checked, second.stored, fetches) == (0, 0, [])
+
+
 def test_a_wrong_password_is_reported_and_changes_nothing(
     dovecot,
     imap_folder,
@@ -274,8 +297,10 @@ def test_a_wrong_password_is_reported_and_changes_nothing(
     result = poll_inbox(inbox)
 
     assert not result.ok
-    assert result.error.startswith(f"login as {dovecot.user} on 127.0.0.1:")
-    assert "AUTHENTICATIONFAILED" in result.error
+    assert result.error == (
+        f"login as {dovecot.user} on 127.0.0.1:{dovecot.port} failed: "
+        "[AUTHENTICATIONFAILED] Authentication failed."
+    )
     assert InboundRecord.objects.count() == 1
     after = ImapCursor.objects.get(pk=cursor.pk)
     assert (after.uidvalidity, after.last_uid, after.updated_at) == (
@@ -297,6 +322,19 @@ def test_an_unreachable_server_is_reported(inbox):
 
     assert result.error.startswith("cannot talk to 127.0.0.1:")
     assert InboundRecord.objects.count() == 0
+
+
+def test_a_server_that_cannot_start_tls_is_not_sent_the_password(dovecot, inbox):
+    """With imap_tls "starttls", a server without STARTTLS is an error, and the
+    login is never attempted in the clear."""
+    inbox.config = {**inbox.config, "imap_tls": "starttls"}
+    inbox.save(update_fields=["config"])
+    logins_before = dovecot.log().count("Login: user=<desk>")
+
+    result = poll_inbox(inbox)
+
+    assert "STARTTLS" in result.error
+    assert dovecot.log().count("Login: user=<desk>") == logins_before
 
 
 def test_an_inbox_without_a_password_is_reported(inbox):
@@ -417,39 +455,3 @@ def test_every_desk_fixture_mail_is_taken_in(
     assert result.stored == len(distinct)
     statuses = set(InboundRecord.objects.values_list("status", flat=True))
     assert statuses == {InboundRecord.Status.PROCESSED}
-
-
-def test_the_beat_task_polls_every_enabled_imap_inbox(
-    dovecot,
-    imap_folder,
-    inbox,
-    mails,
-):
-    """Beat queues a poll of enabled email inboxes with an IMAP host, no others."""
-    dovecot.append(imap_folder, *mails("only_text.eml"))
-    Inbox.objects.create(
-        adapter=Inbox.Adapter.EMAIL,
-        name="Switched off",
-        slug="off",
-        enabled=False,
-        config=inbox.config,
-        secrets=inbox.secrets,
-    )
-    Inbox.objects.create(adapter=Inbox.Adapter.EMAIL, name="No IMAP", slug="plain")
-
-    assert poll_imap_inboxes.delay().get() == 1
-
-    assert InboundRecord.objects.filter(inbox="support").count() == 1
-    assert list(ImapCursor.objects.values_list("inbox__slug", flat=True)) == ["support"]
-
-
-def test_the_poll_task_reports_and_skips_what_it_cannot_poll(inbox):
-    """The task returns the poll's result; a disabled inbox is skipped."""
-    assert poll_imap_inbox.delay(inbox.pk).get()["stored"] == 0
-    inbox.enabled = False
-    inbox.save(update_fields=["enabled"])
-
-    assert poll_imap_inbox.delay(inbox.pk).get() == {
-        "inbox_id": inbox.pk,
-        "skipped": "no enabled email inbox",
-    }

@@ -1,0 +1,264 @@
+"""WhatsApp webhook load: signed POSTs to a real ASGI server, processed by a worker.
+
+The door under load is the production one: daphne serves the desk's ASGI
+application in a subprocess, every request carries a valid X-Hub-Signature-256
+over its raw body and a message id of its own, and a Celery worker on a queue of
+its own processes the stored records while the requests arrive. Senders cycle
+through a pool of fresh numbers, so some messages open a customer and a ticket
+and others continue a conversation.
+"""
+
+import copy
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from channels_app.adapters.meta import SIGNATURE_HEADER, hub_signature
+from channels_app.models import InboundRecord, Inbox
+from supportdesk.bench import http_load
+from supportdesk.bench.ingest import BenchWorker, BenchWorkerError, _fresh_phones
+
+INBOX_SLUG = "bench"
+APP_SECRET = "bench-app-secret"
+SENDERS = 200
+WARMUP_SECONDS = 2.0
+READY_TIMEOUT = 60
+Status = InboundRecord.Status
+DONE = (Status.PROCESSED, Status.FAILED, Status.UNSUPPORTED)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    server: str
+    open: http_load.LoadResult
+    closed: http_load.LoadResult
+    clients: int
+    records: int
+    processed: int
+    failed: int
+    unsupported: int
+    drain_seconds: float
+
+
+def bench_inbox() -> Inbox:
+    inbox, _ = Inbox.objects.update_or_create(
+        adapter=Inbox.Adapter.WHATSAPP,
+        slug=INBOX_SLUG,
+        defaults={
+            "name": "Bench WhatsApp",
+            "enabled": True,
+            "config": {"phone_number_id": "1122334455667"},
+            "secrets": {
+                "app_secret": APP_SECRET,
+                "access_token": "bench-access-token",
+                "verify_token": "bench-verify-token",
+            },
+        },
+    )
+    return inbox
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class BenchServer:
+    """daphne serving the desk on a free loopback port, stopped however it ends."""
+
+    def __init__(self, *, queue: str, log_path: Path, extra_env=None):
+        self.queue = queue
+        self.log_path = log_path
+        self.extra_env = dict(extra_env or {})
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "BenchServer":
+        env = {
+            **os.environ,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **self.extra_env,
+        }
+        daphne = Path(sys.executable).with_name("daphne")
+        command = [
+            str(daphne),
+            "-b",
+            self.host,
+            "-p",
+            str(self.port),
+            "supportdesk.asgi:application",
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchWorkerError(
+                    f"daphne exited with {self.process.returncode}; see {self.log_path}"
+                )
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=2)
+            try:
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.2)
+        raise BenchWorkerError(f"daphne did not answer in {READY_TIMEOUT}s")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+class SignedMessages:
+    """WhatsApp text-message webhooks, each with its own wamid, signed."""
+
+    def __init__(self, *, template: dict, run: str, senders: list[str], path: str):
+        self.template = template
+        self.run = run
+        self.senders = senders
+        self.path = path
+
+    def body(self, number: int) -> bytes:
+        document = copy.deepcopy(self.template)
+        value = document["entry"][0]["changes"][0]["value"]
+        sender = self.senders[number % len(self.senders)]
+        message = value["messages"][0]
+        message.update(
+            id=f"wamid.bench-{self.run}-{number}",
+            timestamp=str(int(time.time())),
+            text={"body": f"Bench message {number}: is my order on its way?"},
+            **{"from": sender},
+        )
+        value["contacts"][0]["wa_id"] = sender
+        value["contacts"][0]["profile"]["name"] = f"Bench Sender {number % 1000}"
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    def send(self, connection: http.client.HTTPConnection, number: int):
+        body = self.body(number)
+        connection.request(
+            "POST",
+            self.path,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: hub_signature(APP_SECRET, body),
+            },
+        )
+        answer = connection.getresponse()
+        content = answer.read()
+        if answer.status != 200:
+            return answer.status, None
+        # The door answers with the stored record's id.
+        return answer.status, json.loads(content).get("received")
+
+
+def text_message_template(corpus: Path) -> dict:
+    document = json.loads((corpus / "whatsapp" / "message.json").read_text())
+    return document["text"]
+
+
+def _wait_processed(record_ids: list[int], timeout: float) -> tuple[float, dict]:
+    started = time.perf_counter()
+    records = InboundRecord.objects.filter(pk__in=record_ids)
+    while records.filter(status__in=DONE).count() < len(record_ids):
+        if time.perf_counter() - started > timeout:
+            break
+        time.sleep(0.1)
+    counts = {status: records.filter(status=status).count() for status in DONE}
+    return time.perf_counter() - started, counts
+
+
+def measure_webhook(
+    *,
+    corpus: Path,
+    rate: float,
+    seconds: float,
+    clients: int,
+    closed_seconds: float,
+    concurrency: int,
+    log_dir: Path,
+    server_env=None,
+    timeout: float = 300.0,
+) -> WebhookResult:
+    run = uuid.uuid4().hex[:10]
+    queue = f"bench-hook-{run}"
+    inbox = bench_inbox()
+    messages = SignedMessages(
+        template=text_message_template(corpus),
+        run=run,
+        senders=[p.lstrip("+") for p in _fresh_phones(SENDERS, random.Random(run))],
+        path=f"/webhooks/{inbox.adapter}/{inbox.slug}/",
+    )
+    with (
+        BenchWorker(
+            queue=queue,
+            concurrency=concurrency,
+            log_path=log_dir / "worker-webhook.log",
+        ),
+        BenchServer(
+            queue=queue, log_path=log_dir / "daphne.log", extra_env=server_env
+        ) as server,
+    ):
+        target = {"host": server.host, "port": server.port, "send": messages.send}
+        count = round(rate * seconds)
+        # The server's first requests import views and open connections.
+        warmup = http_load.closed_loop(
+            **target, clients=2, seconds=WARMUP_SECONDS, first_number=10**8
+        )
+        opened = http_load.open_loop(**target, rate=rate, seconds=seconds)
+        closed = http_load.closed_loop(
+            **target, clients=clients, seconds=closed_seconds, first_number=count
+        )
+        record_ids = [
+            sample.kept
+            for result in (warmup, opened, closed)
+            for sample in result.ok
+            if sample.kept
+        ]
+        drain, counts = _wait_processed(record_ids, timeout)
+    return WebhookResult(
+        server="daphne",
+        open=opened,
+        closed=closed,
+        clients=clients,
+        records=len(record_ids),
+        processed=counts[Status.PROCESSED],
+        failed=counts[Status.FAILED],
+        unsupported=counts[Status.UNSUPPORTED],
+        drain_seconds=drain,
+    )
