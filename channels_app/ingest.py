@@ -26,8 +26,7 @@ from channels_app.inbound import (
 )
 from channels_app.models import Inbox, InboundRecord
 from customers.actions import do_resolve_sender
-from supportdesk import events
-from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
+from supportdesk.oncommit import enqueue_on_commit, run_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.calls import do_attach_call_recording
 from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
@@ -304,16 +303,14 @@ def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     if ticket is not None and not message.automated and not new_ticket:
         # A ticket created above is unseen by others until commit: nothing to lock.
         _touch_ticket(ticket, occurred_at)
-    publish_event(event)
+    # One event tells of the message and, with new_ticket, of the ticket it opened.
+    publish_event(event, new_ticket=new_ticket)
     if new_ticket:
         from tickets.tasks import route_ticket
 
-        publish_on_commit(
-            {"type": events.TICKET_CREATED, "ticket_id": ticket.pk,
-             "customer_id": customer.pk, "channel": ticket.channel},
-            events.ticket_groups(ticket),
-        )
-        enqueue_on_commit(route_ticket, ticket.pk)
+        # Routed by this worker right after the commit; the task is queued only
+        # when that fails, and the sweep still finds a ticket both left unrouted.
+        run_on_commit(route_ticket, ticket.pk)
     return event
 
 

@@ -4,7 +4,11 @@ Events are plain JSON dicts: {"type": <one of the names below>, ...ids and field
 Actions choose the groups; consumers only authenticate, join groups and relay.
 """
 
+# A ticket opened without a message (a logged call); a message that opens a ticket
+# says so itself: MESSAGE_CREATED with "new_ticket": true.
 TICKET_CREATED = "ticket.created"
+# Both carry the route_change entry of the timeline ("event_id", "text",
+# "occurred_at"): no TIMELINE_EVENT_CREATED is published for it.
 TICKET_ROUTED = "ticket.routed"
 TICKET_REASSIGNED = "ticket.reassigned"
 TICKET_UPDATED = "ticket.updated"

@@ -90,3 +90,22 @@ def publish_on_commit(event: dict, groups: Iterable[str]) -> None:
 def enqueue_on_commit(task, *ids: int) -> None:
     """Queue a Celery task with id arguments once the data it reads is committed."""
     transaction.on_commit(partial(task.delay, *ids))
+
+
+def run_on_commit(task, *ids: int) -> None:
+    """Run a Celery task here, once the data it reads is committed.
+
+    For work that follows at once in the same process: no trip through the broker
+    and another worker. Should the run fail, the task is queued to try again.
+    """
+    transaction.on_commit(partial(_run_or_enqueue, task, ids))
+
+
+def _run_or_enqueue(task, ids: tuple[int, ...]) -> None:
+    try:
+        task(*ids)
+    except Exception:
+        logger.warning(
+            "%s%r failed here: queued instead", task.name, ids, exc_info=True
+        )
+        task.delay(*ids)

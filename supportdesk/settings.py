@@ -99,6 +99,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+    # The ASGI server runs each request's sync view on a thread of its own, so a
+    # persistent connection (CONN_MAX_AGE) would be one per thread, never reused:
+    # the web process borrows from a pool of at most this many instead (Procfile).
+    # 0: a connection per request, as Celery workers and tests have it.
+    DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+    if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_SIZE),
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {

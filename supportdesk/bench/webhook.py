@@ -31,6 +31,8 @@ from supportdesk.bench.ingest import BenchWorker, BenchWorkerError, _fresh_phone
 INBOX_SLUG = "bench"
 APP_SECRET = "bench-app-secret"
 SENDERS = 200
+# As the Procfile's web process has it; --server-env DATABASE_POOL_SIZE=0 compares.
+SERVER_ENV = {"DATABASE_POOL_SIZE": "8"}
 WARMUP_SECONDS = 2.0
 READY_TIMEOUT = 60
 Status = InboundRecord.Status
@@ -40,6 +42,7 @@ DONE = (Status.PROCESSED, Status.FAILED, Status.UNSUPPORTED)
 @dataclass(frozen=True)
 class WebhookResult:
     server: str
+    server_env: dict
     open: http_load.LoadResult
     closed: http_load.LoadResult
     clients: int
@@ -90,6 +93,7 @@ class BenchServer:
             **os.environ,
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            **SERVER_ENV,
             **self.extra_env,
         }
         daphne = Path(sys.executable).with_name("daphne")
@@ -253,6 +257,7 @@ def measure_webhook(
         drain, counts = _wait_processed(record_ids, timeout)
     return WebhookResult(
         server="daphne",
+        server_env={**SERVER_ENV, **(server_env or {})},
         open=opened,
         closed=closed,
         clients=clients,

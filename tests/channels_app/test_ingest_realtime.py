@@ -118,25 +118,29 @@ def test_a_new_ticket_and_its_message_are_announced_after_commit(teams, listen):
         assert on_customer.received() == []
 
     event = TimelineEvent.objects.get(text="Refund please")
-    created = {
-        "type": events.TICKET_CREATED,
-        "ticket_id": ticket.pk,
-        "customer_id": customer.pk,
-        "channel": "email",
-    }
+    entry = ticket.events.get(kind=TimelineEvent.Kind.ROUTE_CHANGE)
+    # One event for the message and the ticket it opened, one for the routing,
+    # which carries the ticket's route_change entry.
     heard_by_customer = on_customer.received()
-    assert created in heard_by_customer
-    said = [e for e in heard_by_customer if e["type"] == events.MESSAGE_CREATED]
-    assert said[0]["event_id"] == event.pk
-    assert said[0]["text"] == "Refund please"
-    assert said[0]["ticket_id"] == ticket.pk
+    assert [e["type"] for e in heard_by_customer] == [
+        events.MESSAGE_CREATED,
+        events.TICKET_ROUTED,
+    ]
+    said, routed = heard_by_customer
+    assert said["event_id"] == event.pk
+    assert said["text"] == "Refund please"
+    assert (said["ticket_id"], said["customer_id"]) == (ticket.pk, customer.pk)
+    assert (said["channel"], said["new_ticket"]) == ("email", True)
+    assert (routed["ticket_id"], routed["to_team_id"]) == (ticket.pk, tech.pk)
+    assert routed["event_id"] == entry.pk
+    assert routed["text"] == entry.text
 
-    heard_by_ticket = on_ticket.received()
-    assert created in heard_by_ticket
-    assert event.pk in {e.get("event_id") for e in heard_by_ticket}
+    assert on_ticket.received() == heard_by_customer
 
-    routed = [e for e in on_team.received() if e["type"] == events.TICKET_ROUTED]
-    assert [(e["ticket_id"], e["to_team_id"]) for e in routed] == [(ticket.pk, tech.pk)]
+    heard_by_team = on_team.received()
+    assert [(e["type"], e["ticket_id"], e["to_team_id"]) for e in heard_by_team] == [
+        (events.TICKET_ROUTED, ticket.pk, tech.pk)
+    ]
 
     # Once routed, the owning team hears the ticket's next message too.
     deliver(message("email", text="Any news?", replies_to=(event.external_id,)))
@@ -145,6 +149,7 @@ def test_a_new_ticket_and_its_message_are_announced_after_commit(teams, listen):
     assert [(e["type"], e["event_id"], e["ticket_id"]) for e in heard_by_team] == [
         (events.MESSAGE_CREATED, reply.pk, ticket.pk)
     ]
+    assert heard_by_team[0]["new_ticket"] is False
 
 
 def test_nothing_is_published_when_the_transaction_rolls_back(teams, listen):

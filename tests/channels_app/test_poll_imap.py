@@ -92,3 +92,14 @@ def test_the_poll_task_reports_and_skips_what_it_cannot_poll(inbox):
         "inbox_id": inbox.pk,
         "skipped": "no enabled email inbox",
     }
+
+
+def test_beat_polls_every_imap_poll_seconds(settings):
+    """The beat schedule runs the polling task every IMAP_POLL_SECONDS."""
+    from supportdesk.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["poll-imap-inboxes"]
+
+    assert entry["task"] == poll_imap_inboxes.name
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == settings.IMAP_POLL_SECONDS

@@ -67,6 +67,9 @@ def test_routing_writes_one_route_change_and_one_timeline_event(teams, published
     assert event.text.startswith("Routed to Billing.")
     routed = [g for g, e in published if e["type"] == events.TICKET_ROUTED]
     assert events.team_group(teams["billing"].pk) in routed
+    # The routed event carries the timeline entry: nothing else is published.
+    assert {e["type"] for g, e in published} == {events.TICKET_ROUTED}
+    assert {e["event_id"] for g, e in published} == {event.pk}
 
 
 def test_routing_twice_records_one_route_change(teams):
@@ -233,13 +236,21 @@ def test_a_reassignment_is_published_to_both_teams(teams, supervisor, published)
     assert events.team_group(teams["tech"].pk) in moved
     assert events.team_group(teams["billing"].pk) in moved
     assert events.ticket_group(ticket.pk) in moved
+    entry = ticket.events.filter(kind=TimelineEvent.Kind.ROUTE_CHANGE).latest("id")
     assert moved[events.team_group(teams["tech"].pk)] == {
         "type": events.TICKET_REASSIGNED,
         "ticket_id": ticket.pk,
         "from_team_id": teams["tech"].pk,
         "to_team_id": teams["billing"].pk,
         "route_change_id": change.pk,
+        "event_id": entry.pk,
+        "text": "Moved from Technical support to Billing. Invoice question",
+        "occurred_at": entry.occurred_at.isoformat(),
     }
+    # The move and its timeline entry are one event, not two.
+    assert [e["type"] for g, e in published if g == events.ticket_group(ticket.pk)] == [
+        events.TICKET_REASSIGNED
+    ]
 
 
 def test_nothing_is_published_when_the_reassignment_rolls_back(

@@ -40,9 +40,10 @@ def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) 
         reason=reason,
     )
     verb = f"Moved from {from_team} to {to_team}" if from_team else f"Routed to {to_team}"
-    do_append_system_event(
+    # Published below, in the one event that announces the move.
+    event = do_append_system_event(
         customer=ticket.customer, ticket=ticket, kind="route_change", author=actor,
-        text=f"{verb}. {reason}",
+        text=f"{verb}. {reason}", publish=False,
         metadata={"route_change_id": change.pk, "from_team_id": from_team and from_team.pk,
                   "to_team_id": to_team.pk, "rule_id": rule and rule.pk},
     )
@@ -56,6 +57,10 @@ def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) 
             "from_team_id": from_team.pk if from_team else None,
             "to_team_id": to_team.pk,
             "route_change_id": change.pk,
+            # The route_change entry of the timeline, shown without another query.
+            "event_id": event.pk,
+            "text": event.text[:280],
+            "occurred_at": event.occurred_at.isoformat(),
         },
         groups,
     )

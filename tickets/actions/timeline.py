@@ -5,10 +5,10 @@ from supportdesk.oncommit import publish_on_commit
 from tickets.models import Channel, TimelineEvent
 
 
-def event_payload(event: TimelineEvent) -> dict:
+def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict:
     """What a browser needs to show a new timeline event without another query."""
     is_message = event.kind in (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
-    return {
+    payload = {
         "type": events.MESSAGE_CREATED if is_message else events.TIMELINE_EVENT_CREATED,
         "event_id": event.pk,
         "customer_id": event.customer_id,
@@ -19,22 +19,29 @@ def event_payload(event: TimelineEvent) -> dict:
         "text": event.text[:280],
         "occurred_at": event.occurred_at.isoformat(),
     }
+    if is_message:
+        # A message that opened its ticket announces the ticket too.
+        payload["new_ticket"] = new_ticket
+    return payload
 
 
-def publish_event(event: TimelineEvent) -> None:
+def publish_event(event: TimelineEvent, *, new_ticket: bool = False) -> None:
     groups = (
         events.ticket_groups(event.ticket)
         if event.ticket_id
         else [events.customer_group(event.customer_id), events.DESK_GROUP]
     )
-    publish_on_commit(event_payload(event), groups)
+    publish_on_commit(event_payload(event, new_ticket=new_ticket), groups)
 
 
 def do_append_system_event(
     *, customer, kind: str, text: str, ticket=None, author=None, metadata=None,
-    channel: str = Channel.INTERNAL,
+    channel: str = Channel.INTERNAL, publish: bool = True,
 ) -> TimelineEvent:
-    """A status change, route change, merge or note of the desk itself."""
+    """A status change, route change, merge or note of the desk itself.
+
+    publish=False when the caller's own event carries this one to the browsers.
+    """
     event = TimelineEvent.objects.create(
         customer=customer,
         ticket=ticket,
@@ -46,5 +53,6 @@ def do_append_system_event(
         metadata=metadata or {},
         occurred_at=timezone.now(),
     )
-    publish_event(event)
+    if publish:
+        publish_event(event)
     return event

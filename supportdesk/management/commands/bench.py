@@ -282,6 +282,7 @@ class Command(BaseCommand):
         opened, closed = result.open, result.closed
         report.context["webhook"] = {
             "server": result.server,
+            "server_env": result.server_env,
             "open_loop": _load_summary(opened),
             "closed_loop": {"clients": clients, **_load_summary(closed)},
             "records": result.records,
