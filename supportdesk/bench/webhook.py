@@ -248,12 +248,14 @@ def measure_webhook(
         closed = http_load.closed_loop(
             **target, clients=clients, seconds=closed_seconds, first_number=count
         )
-        record_ids = [
-            sample.kept
-            for result in (warmup, opened, closed)
-            for sample in result.ok
-            if sample.kept
-        ]
+        record_ids = sorted(
+            {
+                sample.kept
+                for result in (warmup, opened, closed)
+                for sample in result.ok
+                if sample.kept
+            }
+        )
         drain, counts = _wait_processed(record_ids, timeout)
     return WebhookResult(
         server="daphne",

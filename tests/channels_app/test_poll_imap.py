@@ -76,7 +76,7 @@ def test_the_beat_task_polls_every_enabled_imap_inbox(
     )
     Inbox.objects.create(adapter=Inbox.Adapter.EMAIL, name="No IMAP", slug="plain")
 
-    assert poll_imap_inboxes.delay().get() == 1
+    assert poll_imap_inboxes.apply().get(disable_sync_subtasks=False) == 1
 
     assert InboundRecord.objects.filter(inbox="support").count() == 1
     assert list(ImapCursor.objects.values_list("inbox__slug", flat=True)) == ["support"]
@@ -84,11 +84,14 @@ def test_the_beat_task_polls_every_enabled_imap_inbox(
 
 def test_the_poll_task_reports_and_skips_what_it_cannot_poll(inbox):
     """The task returns the poll's result; a disabled inbox is skipped."""
-    assert poll_imap_inbox.delay(inbox.pk).get()["stored"] == 0
+    assert (
+        poll_imap_inbox.apply((inbox.pk,)).get(disable_sync_subtasks=False)["stored"]
+        == 0
+    )
     inbox.enabled = False
     inbox.save(update_fields=["enabled"])
 
-    assert poll_imap_inbox.delay(inbox.pk).get() == {
+    assert poll_imap_inbox.apply((inbox.pk,)).get(disable_sync_subtasks=False) == {
         "inbox_id": inbox.pk,
         "skipped": "no enabled email inbox",
     }
