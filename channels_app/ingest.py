@@ -182,10 +182,13 @@ def _named_ticket(message: InboundMessage, customer) -> Ticket | None:
     return None
 
 
-def _thread(message: InboundMessage, customer) -> Ticket | None:
+def _thread(
+    message: InboundMessage, customer, *, new_customer: bool = False
+) -> Ticket | None:
     """The ticket this message continues, or None for a new conversation."""
     named = _named_ticket(message, customer)
-    if named:
+    if named or new_customer:
+        # A customer created by this message has no ticket of their own yet.
         return named
     if message.replies_to:
         answered = (
@@ -238,8 +241,8 @@ def ingest(message: InboundMessage, *, inbox: Inbox | None = None) -> TimelineEv
     try:
         return _ingest(message, inbox)
     except _AlreadyStored:
-        # The same provider message arrived through another door at the same time;
-        # everything this attempt wrote has been rolled back.
+        # The same provider message was stored before, or arrives through another
+        # door at the same time; everything this attempt wrote is rolled back.
         return TimelineEvent.objects.get(
             channel=message.channel, external_id=message.external_id
         )
@@ -255,12 +258,8 @@ def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     if message.event_kind not in _EVENT_KINDS:
         raise InboundError(f"unknown event kind {message.event_kind[:40]!r}")
     _check_limits(message)
-    if message.external_id:
-        existing = TimelineEvent.objects.filter(
-            channel=message.channel, external_id=message.external_id
-        ).first()
-        if existing:
-            return existing
+    # A message stored before is found by the unique constraint on its external
+    # id when its event is written below: ingest() then returns the stored one.
     sender = do_resolve_sender(
         claims=message.identities,
         display_name=message.sender_name,
@@ -271,7 +270,7 @@ def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     text = message.text.strip() or html_to_text(clean_html)
     occurred_at = message.occurred_at or timezone.now()
 
-    ticket = _thread(message, customer)
+    ticket = _thread(message, customer, new_customer=sender.new_customer)
     new_ticket = ticket is None and not message.automated
     if new_ticket:
         ticket = Ticket.objects.create(

@@ -23,6 +23,8 @@ class MergeError(ValueError):
 class ResolvedSender:
     customer: Customer
     identity: Identity
+    # Created by this call: nothing of the desk can belong to it yet.
+    new_customer: bool = False
 
 
 def _find_identities(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Identity]:
@@ -58,6 +60,7 @@ def do_resolve_sender(
 def _resolve(pairs, display_name: str, language: str) -> ResolvedSender:
     known = _find_identities(pairs)
     customers = list(dict.fromkeys(known[p].customer for p in pairs if p in known))
+    new_customer = not customers
     if customers:
         customer = customers[0]
     else:
@@ -85,7 +88,9 @@ def _resolve(pairs, display_name: str, language: str) -> ResolvedSender:
             reason="One message carried identities of both: "
             + ", ".join(f"{k}:{v}" for k, v in pairs),
         )
-    return ResolvedSender(customer=customer, identity=known[pairs[0]])
+    return ResolvedSender(
+        customer=customer, identity=known[pairs[0]], new_customer=new_customer
+    )
 
 
 def do_suggest_merge(*, customer: Customer, other: Customer, reason: str) -> None:

@@ -27,6 +27,7 @@ from channels_app.adapters.meta import SIGNATURE_HEADER, hub_signature
 from channels_app.models import InboundRecord, Inbox
 from supportdesk.bench import http_load
 from supportdesk.bench.ingest import BenchWorker, BenchWorkerError, _fresh_phones
+from tickets.models import Ticket
 
 INBOX_SLUG = "bench"
 APP_SECRET = "bench-app-secret"
@@ -197,11 +198,20 @@ def text_message_template(corpus: Path) -> dict:
 
 
 def _wait_processed(record_ids: list[int], timeout: float) -> tuple[float, dict]:
+    """Seconds until every record is processed and every ticket the messages
+    opened is routed, so no task is left on the queue; the records' statuses."""
     started = time.perf_counter()
+    deadline = started + timeout
     records = InboundRecord.objects.filter(pk__in=record_ids)
     while records.filter(status__in=DONE).count() < len(record_ids):
-        if time.perf_counter() - started > timeout:
+        if time.perf_counter() > deadline:
             break
+        time.sleep(0.1)
+    event_ids = [
+        i for listed in records.values_list("event_ids", flat=True) for i in listed
+    ]
+    tickets = Ticket.objects.filter(events__id__in=event_ids, routed_at__isnull=True)
+    while tickets.exists() and time.perf_counter() < deadline:
         time.sleep(0.1)
     counts = {status: records.filter(status=status).count() for status in DONE}
     return time.perf_counter() - started, counts

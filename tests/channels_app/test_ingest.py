@@ -6,7 +6,12 @@ import pytest
 from django.test import TestCase, override_settings
 
 from channels_app.inbound import InboundAttachment, InboundMessage
-from channels_app.ingest import PayloadTooLargeError, process_inbound, receive_inbound
+from channels_app.ingest import (
+    PayloadTooLargeError,
+    ingest,
+    process_inbound,
+    receive_inbound,
+)
 from channels_app.models import InboundRecord
 from customers.models import Customer, Identity
 from tests.helpers import deliver, message
@@ -57,6 +62,23 @@ def test_the_same_message_delivered_twice_is_stored_once(teams):
 
     assert TimelineEvent.objects.filter(external_id="wamid.A").count() == 1
     assert InboundRecord.objects.count() == 1
+
+
+def test_a_message_stored_before_changes_nothing_through_another_door(teams):
+    deliver(message("whatsapp", ("whatsapp", "14155552671"), external_id="wamid.B"))
+    stored = TimelineEvent.objects.get(external_id="wamid.B")
+    identities = Identity.objects.count()
+    # The same provider id again, even naming a sender the desk does not know.
+    again = message("whatsapp", ("whatsapp", "14155550000"), external_id="wamid.B")
+
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        assert ingest(again) == stored
+
+    assert callbacks == []
+    assert Customer.objects.count() == 1
+    assert Identity.objects.count() == identities
+    assert Ticket.objects.count() == 1
+    assert TimelineEvent.objects.filter(external_id="wamid.B").count() == 1
 
 
 # ------------------------------------------------------------------- bad input

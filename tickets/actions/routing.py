@@ -3,12 +3,20 @@
 import logging
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from supportdesk import events
 from supportdesk.oncommit import publish_on_commit
 from tickets.actions.timeline import do_append_system_event
-from tickets.models import OPEN_STATUSES, RouteChange, RoutingRule, Team, Ticket
+from tickets.models import (
+    OPEN_STATUSES,
+    RouteChange,
+    RoutingRule,
+    Team,
+    Ticket,
+    TimelineEvent,
+)
 from tickets.routing import decide, facts_for
 
 logger = logging.getLogger(__name__)
@@ -18,9 +26,12 @@ class RoutingError(ValueError):
     pass
 
 
-def _first_text(ticket: Ticket) -> str:
-    first = ticket.events.filter(kind="message_in").order_by("occurred_at", "id").first()
-    return first.text if first else ""
+def _first_text() -> Subquery:
+    """The text of a ticket's first inbound message, read with the ticket."""
+    first = TimelineEvent.objects.filter(
+        ticket=OuterRef("pk"), kind=TimelineEvent.Kind.MESSAGE_IN
+    ).order_by("occurred_at", "id")
+    return Subquery(first.values("text")[:1])
 
 
 def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) -> RouteChange:
@@ -73,11 +84,12 @@ def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("customer", "team")
+        .annotate(first_text=_first_text())
         .get(pk=ticket_id)
     )
     if ticket.routed_at is not None:
         return None
-    decision = decide(facts_for(ticket, _first_text(ticket)))
+    decision = decide(facts_for(ticket, ticket.first_text or ""))
     if decision is None:
         logger.warning("ticket %s stays unrouted: the desk has no team", ticket.pk)
         return None
