@@ -8,11 +8,12 @@ customer, threads the message onto a ticket and appends it, in one transaction.
 import hashlib
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from channels_app.adapters import get_adapter
@@ -65,8 +66,11 @@ def receive_inbound(
             f"{settings.MAX_INBOUND_PAYLOAD_BYTES}"
         )
     external_id = (external_id or "sha256:" + hashlib.sha256(payload).hexdigest())[:255]
+    # Alone, the INSERT is a transaction of its own; within the caller's, a
+    # savepoint keeps a duplicate from spoiling it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             record = InboundRecord.objects.create(
                 channel=channel, external_id=external_id, inbox=inbox,
                 content_type=content_type, payload=payload,

@@ -4,13 +4,32 @@ The base URL, version and limits come from settings (tests point them at a local
 stand-in). Tokens travel in the Authorization header, never in a URL.
 """
 
-import fnmatch
 import mimetypes
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import requests
 from django.conf import settings
+
+from channels_app.adapters.provider_http import (
+    Media,
+    MediaRefusedError,
+    base_type,
+    check_size,
+    check_type,
+    media_type_allowed,
+)
+
+__all__ = [
+    "GraphClient",
+    "GraphError",
+    "Media",
+    "MediaRefusedError",
+    "download",
+    "graph_url",
+    "media_file_name",
+    "media_type_allowed",
+    "media_url_allowed",
+]
 
 _CHUNK_BYTES = 64 * 1024
 
@@ -35,30 +54,29 @@ class GraphError(Exception):
         )
 
 
-class MediaRefusedError(Exception):
-    """Media the desk keeps as a note rather than bytes: too large or not allowed."""
-
-
-@dataclass(frozen=True)
-class Media:
-    content: bytes
-    content_type: str
-
-
 def graph_url(path: str) -> str:
     base = settings.GRAPH_API_BASE_URL.rstrip("/")
     return f"{base}/{settings.GRAPH_API_VERSION.strip('/')}/{path.lstrip('/')}"
 
 
-def base_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def media_type_allowed(content_type: str) -> bool:
-    kind = base_type(content_type)
-    return bool(kind) and any(
-        fnmatch.fnmatchcase(kind, pattern.strip().lower())
-        for pattern in settings.ALLOWED_MEDIA_TYPES
+def media_url_allowed(url: str) -> bool:
+    """Whether media named by a webhook may be fetched: https on one of
+    META_MEDIA_HOSTS (or a subdomain), or on the Graph API's own host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if not host:
+        return False
+    graph = urlsplit(settings.GRAPH_API_BASE_URL)
+    if (parts.scheme, host, port) == (graph.scheme, graph.hostname, graph.port):
+        return True
+    return parts.scheme == "https" and any(
+        host == allowed or host.endswith("." + allowed)
+        for allowed in (h.strip().lower().strip(".") for h in settings.META_MEDIA_HOSTS)
+        if allowed
     )
 
 
@@ -131,28 +149,14 @@ class GraphClient:
         """Fetch a WhatsApp media object: its URL from Graph, then its bytes."""
         info = self.get(media_id)
         content_type = str(info.get("mime_type") or declared_type or "")
-        _check_type(content_type)
+        check_type(content_type)
         size = info.get("file_size")
         if size not in (None, "") and str(size).isdigit():
-            _check_size(int(size))
+            check_size(int(size))
         url = str(info.get("url") or "")
         if not url:
             raise GraphError(f"Graph gave no URL for media {media_id}")
         return download(url, token=self.token, declared_type=content_type)
-
-
-def _check_size(size: int) -> None:
-    if size > settings.MAX_MEDIA_BYTES:
-        raise MediaRefusedError(
-            f"{size} bytes, over the {settings.MAX_MEDIA_BYTES}-byte limit"
-        )
-
-
-def _check_type(content_type: str) -> None:
-    if not media_type_allowed(content_type):
-        raise MediaRefusedError(
-            f"type {base_type(content_type) or 'unknown'} is not an allowed media type"
-        )
 
 
 def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
@@ -182,10 +186,10 @@ def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
                 if not served or base_type(served) == "application/octet-stream"
                 else served
             ) or served
-            _check_type(content_type)
+            check_type(content_type)
             length = response.headers.get("Content-Length", "")
             if length.isdigit():
-                _check_size(int(length))
+                check_size(int(length))
             chunks, total = [], 0
             for chunk in response.iter_content(_CHUNK_BYTES):
                 total += len(chunk)

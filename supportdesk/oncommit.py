@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Iterable
 from functools import partial
 
@@ -74,7 +75,8 @@ def publish_now(event: dict, groups: Iterable[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": LAYER_MESSAGE_TYPE, "event": event}
+    # One id for every group's copy: a consumer in several groups relays it once.
+    message = {"type": LAYER_MESSAGE_TYPE, "event": event, "id": uuid.uuid4().hex}
     groups = list(dict.fromkeys(groups))
     if isinstance(layer, InMemoryChannelLayer):
         # Its queues belong to the server's event loop, which async_to_sync uses.

@@ -254,6 +254,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INBOUND_PAYLOAD_BYTES * 3 // 2
 GRAPH_API_BASE_URL = env.str("GRAPH_API_BASE_URL", default="https://graph.facebook.com")
 GRAPH_API_VERSION = env.str("GRAPH_API_VERSION", default="v21.0")
 GRAPH_API_TIMEOUT_SECONDS = env.float("GRAPH_API_TIMEOUT_SECONDS", default=20.0)
+# Messenger and Instagram name media by URL in the webhook: only URLs on these
+# hosts (or their subdomains, over https) or on the Graph API's own are fetched,
+# so a payload cannot make the desk fetch an internal address.
+META_MEDIA_HOSTS = env.list(
+    "META_MEDIA_HOSTS", default=["fbcdn.net", "fbsbx.com", "cdninstagram.com"]
+)
 # Media a customer sends is downloaded up to this size and only of these types
 # (shell-style patterns); anything else stays a visible note on the message.
 MAX_MEDIA_BYTES = env.int("MAX_MEDIA_BYTES", default=16 * 1024 * 1024)

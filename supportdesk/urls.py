@@ -15,6 +15,7 @@ def health(request):
 urlpatterns = [
     path("", customer_views.home, name="home"),
     path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
+    path("tickets/<int:ticket_id>/", include("tickets.views_ticket.urls")),
     path("calls/new/", views_calls.log_call, name="log-call"),
     path("api/v1/calls/", views_calls.CallLogView.as_view(), name="api-calls"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -22,6 +23,8 @@ urlpatterns = [
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
     # Providers' inbound mail: /anymail/<provider>/inbound/ (see settings.ANYMAIL).
     path("anymail/", include("anymail.urls")),
+    # Supervisors' pages: rules, teams, audit, customers.
+    path("supervisor/", include("tickets.views_supervisor.urls")),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -1,9 +1,15 @@
 """Reads of tickets, with the permission check every door shares."""
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from tickets.models import Ticket
+from django.conf import settings
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
+
+from customers.models import Customer
+from supportdesk import events
+from tickets.models import OPEN_STATUSES, Team, TeamMembership, Ticket, TimelineEvent
 
 
 def sees_every_team(agent) -> bool:
@@ -17,7 +23,9 @@ def tickets_visible_to(agent) -> QuerySet[Ticket]:
         return tickets.none()
     if sees_every_team(agent):
         return tickets
-    return tickets.filter(Q(team__agents=agent) | Q(assignee=agent)).distinct()
+    # A subquery, not a join: no duplicate rows, so no DISTINCT over the result.
+    own_teams = TeamMembership.objects.filter(agent=agent).values("team_id")
+    return tickets.filter(Q(team_id__in=own_teams) | Q(assignee=agent))
 
 
 def ticket_for_agent(agent, ticket_id: int) -> Ticket:
@@ -26,4 +34,143 @@ def ticket_for_agent(agent, ticket_id: int) -> Ticket:
         tickets_visible_to(agent)
         .select_related("customer", "team", "assignee")
         .get(pk=ticket_id)
+    )
+
+
+def realtime_groups_for(agent) -> list[str]:
+    """The channel-layer groups whose events the agent may hear.
+
+    Everything published about a ticket reaches the desk group and its team's:
+    whoever sees every team hears the desk group alone (a team group as well would
+    bring each event twice); an agent hears their own teams.
+    """
+    if not agent.is_authenticated or not agent.is_active:
+        return []
+    if sees_every_team(agent):
+        return [events.DESK_GROUP]
+    team_ids = Team.objects.filter(agents=agent).values_list("pk", flat=True)
+    return [events.team_group(team_id) for team_id in team_ids]
+
+
+# ------------------------------------------------------------------------ queue
+QUEUE_PAGE_SIZE = 50
+SNIPPET_CHARS = 160
+MESSAGE_KINDS = (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
+# The text search configuration: customers write in any language, so words are
+# matched as written rather than stemmed for one of them.
+SEARCH_CONFIG = "simple"
+
+
+class InvalidQueueCursorError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows. status "" means every open status; "all" means any."""
+
+    status: str = ""
+    channel: str = ""
+    priority: str = ""
+    team: int | None = None
+    # "" anyone, "me", "none" (unassigned), or an agent's id.
+    assignee: str = ""
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def ticket_list_for_agent(
+    *,
+    agent,
+    filters: QueueFilters | None = None,
+    cursor: str | None = None,
+    limit: int = QUEUE_PAGE_SIZE,
+) -> TicketPage:
+    """One page of the agent's queue, newest ticket first.
+
+    Keyset pagination on the id: every page costs one query however deep it is,
+    and each row carries its owner, customer and last message snippet.
+    """
+    tickets = _filtered(tickets_visible_to(agent), agent, filters or QueueFilters())
+    if cursor:
+        try:
+            tickets = tickets.filter(pk__lt=int(cursor))
+        except ValueError as exc:
+            raise InvalidQueueCursorError("not a cursor of this queue") from exc
+    limit = max(1, min(limit, 200))
+    rows = list(_with_row_data(tickets).order_by("-id")[: limit + 1])
+    next_cursor = str(rows[limit - 1].pk) if len(rows) > limit else None
+    return TicketPage(tickets=rows[:limit], next_cursor=next_cursor)
+
+
+def queue_row_for_agent(*, agent, ticket_id: int, filters: QueueFilters | None = None):
+    """One row of the agent's queue, or None when the ticket is not (or no longer)
+    in the queue those filters show."""
+    tickets = _filtered(tickets_visible_to(agent), agent, filters or QueueFilters())
+    return _with_row_data(tickets.filter(pk=ticket_id)).first()
+
+
+def _with_row_data(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    last_message = (
+        TimelineEvent.objects.filter(ticket_id=OuterRef("pk"), kind__in=MESSAGE_KINDS)
+        .order_by("-occurred_at", "-id")
+        .values("text")[:1]
+    )
+    return tickets.select_related("customer", "team", "assignee").annotate(
+        snippet=Substr(Subquery(last_message), 1, SNIPPET_CHARS)
+    )
+
+
+def _filtered(tickets: QuerySet[Ticket], agent, filters: QueueFilters):
+    if filters.status == "":
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    elif filters.status != "all":
+        tickets = tickets.filter(status=filters.status)
+    if filters.channel:
+        tickets = tickets.filter(channel=filters.channel)
+    if filters.priority:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.team:
+        tickets = tickets.filter(team_id=filters.team)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee=agent)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        tickets = tickets.filter(assignee_id=int(filters.assignee))
+    if filters.search.strip():
+        tickets = tickets.filter(_search(filters.search.strip()))
+    return tickets
+
+
+def _search(text: str) -> Q:
+    """Tickets whose subject, customer's name or any message matches the words."""
+    if connection.vendor != "postgresql":
+        messages = TimelineEvent.objects.filter(
+            ticket_id=OuterRef("pk"), text__icontains=text
+        )
+        return (
+            Q(subject__icontains=text)
+            | Q(customer__display_name__icontains=text)
+            | Q(Exists(messages))
+        )
+    from django.contrib.postgres.search import SearchQuery, SearchVector
+
+    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+
+    def matching(model, field: str):
+        # The expression of the GIN indexes of tickets migration 0003, exactly.
+        vector = SearchVector(field, config=SEARCH_CONFIG)
+        return model.objects.alias(document=vector).filter(document=query)
+
+    # Three index scans, each evaluated once, rather than a text search per row.
+    return (
+        Q(pk__in=matching(Ticket, "subject").values("pk"))
+        | Q(customer_id__in=matching(Customer, "display_name").values("pk"))
+        | Q(pk__in=matching(TimelineEvent, "text").values("ticket_id"))
     )

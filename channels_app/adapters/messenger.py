@@ -40,6 +40,7 @@ from channels_app.meta_graph import (
     MediaRefusedError,
     download,
     media_file_name,
+    media_url_allowed,
 )
 from tickets.models import TimelineEvent
 
@@ -381,6 +382,9 @@ class InstagramAdapter(MessengerAdapter):
 
 def _fetch(url: str, *, kind: str, stem: str):
     """(attachment, None), or (None, a note) for media kept as a link only."""
+    if not media_url_allowed(url):
+        note = f"The {kind} was not downloaded: not on Meta's media hosts. Link: {url}"
+        return None, note
     try:
         got = download(url)
     except MediaRefusedError as exc:

@@ -15,6 +15,7 @@ from channels_app.adapters.base import (
     InboundItem,
     SignatureError,
 )
+from channels_app.adapters.provider_http import inbox_for_sending
 from channels_app.inbound import InboundError, InboundMessage, UnsupportedEventError
 from channels_app.meta_graph import GraphError
 from channels_app.models import Inbox
@@ -62,14 +63,7 @@ class MetaWebhookAdapter(ChannelAdapter):
 
     def inbox_for_sending(self, inbox) -> Inbox:
         """The inbox a reply leaves through: its own, else the first enabled one."""
-        if inbox is not None:
-            return inbox
-        default = (
-            Inbox.objects.filter(adapter=self.key, enabled=True).order_by("pk").first()
-        )
-        if default is None:
-            raise DeliveryRefusedError(f"no enabled {self.key} inbox to send from")
-        return default
+        return inbox_for_sending(self.key, inbox)
 
 
 @dataclass

@@ -285,6 +285,9 @@ def _media_fetcher(inbox) -> MediaFetcher:
         media_id = str(media.get("id") or "")
         if not media_id:
             return None, f"The {kind} came without a media id: not downloaded."
+        if not media_id.isdigit():
+            # The id becomes a Graph path sent with the inbox's token.
+            return None, f"The {kind} has a malformed media id: not downloaded."
         token = inbox.secret("access_token") if inbox is not None else ""
         if not token:
             raise InboundError("the WhatsApp inbox has no access token to fetch media")

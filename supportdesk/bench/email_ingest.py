@@ -34,7 +34,8 @@ _MESSAGE_ID_HEADER = re.compile(
     rb"^message-id[ \t]*:.*(?:\r?\n[ \t].*)*(?:\r?\n|$)",
     re.IGNORECASE | re.MULTILINE,
 )
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# The end of the last header line, before the blank line that ends the headers.
+_HEADER_END = re.compile(rb"\r?\n(?=\r?\n)")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def corpus_mails(corpus: Path) -> list[bytes]:
 def with_message_id(raw: bytes, message_id: str) -> bytes:
     """The mail with its Message-ID header, if any, replaced by this one."""
     match = _HEADER_END.search(raw)
-    split = match.start() if match else len(raw)
+    split = match.end() if match else len(raw)
     head, rest = raw[:split], raw[split:]
     head = _MESSAGE_ID_HEADER.sub(b"", head)
     newline = b"\r\n" if raw.split(b"\n", 1)[0].endswith(b"\r") else b"\n"

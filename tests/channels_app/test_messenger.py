@@ -130,6 +130,38 @@ def test_an_image_is_downloaded_from_its_url(adapter, client, graph, teams):
     assert "authorization" not in graph.requests[0].headers
 
 
+def test_media_off_meta_hosts_is_never_fetched(adapter, client, graph, teams):
+    """A payload cannot make the desk fetch an internal URL: media off Meta's
+    hosts stays a link in a note."""
+    graph.route("GET", "/", Reply(body=b"internal secret", content_type="text/plain"))
+    port = graph.url.rsplit(":", 1)[1]
+    urls = [
+        f"http://localhost:{port}/latest/meta-data/iam",
+        f"http://fbcdn.net.localhost:{port}/photo.jpg",
+        f"ftp://127.0.0.1:{port}/photo.jpg",
+    ]
+    payload = webhook(
+        adapter,
+        from_person(
+            {
+                "mid": "m_SSRF",
+                "attachments": [
+                    {"type": "image", "payload": {"url": url}} for url in urls
+                ],
+            }
+        ),
+    )
+
+    [event] = events_of(delivered(client, adapter, payload))
+
+    assert graph.requests == []
+    assert not event.attachments.exists()
+    notes = event.metadata["notes"]
+    assert len(notes) == 3
+    assert all("not on Meta's media hosts" in note for note in notes)
+    assert [note.rsplit("Link: ", 1)[1] for note in notes] == urls
+
+
 def test_a_too_large_attachment_keeps_its_link_as_a_note(
     adapter, client, graph, settings, teams
 ):

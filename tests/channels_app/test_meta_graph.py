@@ -9,6 +9,7 @@ from channels_app.meta_graph import (
     MediaRefusedError,
     download,
     media_type_allowed,
+    media_url_allowed,
 )
 from tests.provider_server import Reply
 
@@ -110,3 +111,24 @@ def test_an_unreachable_graph_is_a_retryable_error(settings):
         GraphClient("token").get("anything")
 
     assert unreachable.value.permanent is False
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://scontent.xx.fbcdn.net/v/t1/photo.jpg?oh=1", True),
+        ("https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1", True),
+        ("https://graph.facebook.com/v21.0/123", True),
+        ("http://scontent.xx.fbcdn.net/photo.jpg", False),
+        ("https://fbcdn.net.attacker.test/photo.jpg", False),
+        ("https://evilfbcdn.net/photo.jpg", False),
+        ("https://169.254.169.254/latest/meta-data/", False),
+        ("http://graph.facebook.com:8080/v21.0/123", False),
+        ("https://scontent.fbcdn.net:99999/photo.jpg", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_only_media_on_meta_hosts_may_be_fetched(url, allowed, settings):
+    settings.GRAPH_API_BASE_URL = "https://graph.facebook.com"
+
+    assert media_url_allowed(url) is allowed

@@ -150,3 +150,20 @@ def test_media_already_on_the_timeline_is_not_fetched_again(
 
     assert again == first
     assert len(graph.requests) == fetches
+
+
+def test_a_malformed_media_id_is_never_sent_to_graph_with_the_token(
+    client, whatsapp_inbox, corpus_dir, graph, teams
+):
+    """A media id is a number: anything else never becomes a Graph path."""
+    serve_media(graph, content=PDF, info={"mime_type": "application/pdf"})
+    payload = whatsapp_example(corpus_dir, "message", "document")
+    first_message(payload)["document"]["id"] = "../me/accounts"
+
+    event = event_of(delivered(client, "whatsapp", payload))
+
+    assert graph.requests == []
+    assert not event.attachments.exists()
+    assert event.metadata["notes"] == [
+        "The document has a malformed media id: not downloaded."
+    ]

@@ -116,6 +116,25 @@ def test_a_reply_can_go_out_on_another_channel_the_customer_used(
     assert event.ticket_id == ticket.pk
 
 
+def test_a_reply_goes_to_the_address_the_customer_wrote_from(teams, tech_agent):
+    """A customer with two addresses is answered at the one the ticket came from."""
+    deliver(message("email", ("email", "ana@example.com"), ("email", "ana@work.test")))
+    record = deliver(
+        message("email", ("email", "ana@work.test"), subject="Invoice copy")
+    )
+    ticket = TimelineEvent.objects.get(pk=record.event_ids[0]).ticket
+    home = deliver(message("email", subject="Password reset"))
+    home_ticket = TimelineEvent.objects.get(pk=home.event_ids[0]).ticket
+
+    reply(ticket, tech_agent)
+    reply(home_ticket, tech_agent)
+
+    assert [sent.to for sent in mail.outbox] == [
+        ["ana@work.test"],
+        ["ana@example.com"],
+    ]
+
+
 def test_a_reply_on_a_channel_the_customer_never_used_is_refused(ticket, tech_agent):
     with pytest.raises(TicketActionError):
         reply(ticket, tech_agent, channel="telegram")

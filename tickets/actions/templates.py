@@ -5,16 +5,13 @@ import re
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.utils import timezone
 
-from supportdesk.oncommit import enqueue_on_commit
 from tickets.actions.tickets import (
     TicketActionError,
+    queue_outgoing,
     recipient_identity,
-    reply_inbox,
 )
-from tickets.actions.timeline import publish_event
-from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent
+from tickets.models import Channel, Ticket, TimelineEvent
 
 # Channels whose provider sends templates approved in advance.
 TEMPLATE_CHANNELS = frozenset({Channel.WHATSAPP})
@@ -59,8 +56,6 @@ def do_send_template(
 
     Templates need no open reply window: they are how a business writes first.
     """
-    from tickets.tasks import send_outbound
-
     if channel not in TEMPLATE_CHANNELS:
         raise TicketActionError(f"{channel} has no message templates")
     template_name, language = template_name.strip(), language.strip()
@@ -75,30 +70,11 @@ def do_send_template(
     text = f"Template {template_name} ({language})"
     if values:
         text += ": " + " | ".join(values)
-    now = timezone.now()
-    event = TimelineEvent.objects.create(
-        customer=ticket.customer,
+    return queue_outgoing(
         ticket=ticket,
-        channel=channel,
-        inbox=reply_inbox(ticket, channel),
-        kind=TimelineEvent.Kind.MESSAGE_OUT,
         author=author,
-        sender_name=author.get_full_name() or author.username,
-        subject=ticket.subject,
+        channel=channel,
+        identity=identity,
         text=text,
-        delivery_status=TimelineEvent.Delivery.QUEUED,
-        metadata={"recipient_identity_id": identity.pk, "template": template},
-        occurred_at=now,
+        metadata={"template": template},
     )
-    fields = ["last_message_at", "updated_at"]
-    ticket.last_message_at = now
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-        fields.append("first_response_at")
-    if ticket.status == TicketStatus.NEW:
-        ticket.status = TicketStatus.OPEN
-        fields.append("status")
-    ticket.save(update_fields=fields)
-    publish_event(event)
-    enqueue_on_commit(send_outbound, event.pk)
-    return event

@@ -99,9 +99,43 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
     return ticket
 
 
+@transaction.atomic
+def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
+    if priority not in Ticket.Priority.values:
+        raise TicketActionError(f"unknown priority {priority!r}")
+    ticket = _locked(ticket)
+    if ticket.priority == priority:
+        return ticket
+    previous = ticket.priority
+    ticket.priority = priority
+    ticket.save(update_fields=["priority", "updated_at"])
+    do_append_system_event(
+        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.SYSTEM,
+        author=actor, text=f"Priority {previous} → {priority}.",
+        metadata={"priority_from": previous, "priority_to": priority},
+    )
+    _publish_ticket(ticket, priority=priority)
+    return ticket
+
+
 def recipient_identity(ticket: Ticket, channel: str):
     kinds = RECIPIENT_KINDS.get(channel, ())
-    identities = {i.kind: i for i in ticket.customer.identities.filter(kind__in=kinds)}
+    reachable = ticket.customer.identities.filter(kind__in=kinds)
+    # A customer with two addresses is answered at the one they last wrote from on
+    # this ticket; otherwise at their oldest identity of the best kind.
+    wrote_from = (
+        ticket.events.filter(
+            kind=TimelineEvent.Kind.MESSAGE_IN, sender_identity__in=reachable
+        )
+        .order_by("-occurred_at", "-id")
+        .select_related("sender_identity")
+        .first()
+    )
+    if wrote_from is not None:
+        return wrote_from.sender_identity
+    identities = {}
+    for identity in reachable.order_by("-pk"):
+        identities[identity.kind] = identity
     for kind in kinds:
         if kind in identities:
             return identities[kind]
@@ -129,8 +163,6 @@ def do_reply(
     *, ticket: Ticket, author, text: str, channel: str = "", html: str = ""
 ) -> TimelineEvent:
     """Store an agent's reply as queued; a task hands it to the channel's adapter."""
-    from tickets.tasks import send_outbound
-
     ticket = _locked(ticket)
     channel = channel or ticket.channel
     identity = recipient_identity(ticket, channel)
@@ -140,15 +172,30 @@ def do_reply(
     text = text.strip() or html_to_text(clean_html)
     if not text:
         raise TicketActionError("a reply needs some text")
+    return queue_outgoing(
+        ticket=ticket, author=author, channel=channel, identity=identity,
+        text=text, html=clean_html,
+    )
+
+
+def queue_outgoing(
+    *, ticket: Ticket, author, channel: str, identity, text: str, html: str = "",
+    metadata: dict | None = None,
+) -> TimelineEvent:
+    """Store an outgoing message as queued on a locked ticket, count it as the
+    ticket's answer, and hand it to the send task after commit."""
+    from tickets.tasks import send_outbound
+
     now = timezone.now()
     event = TimelineEvent.objects.create(
         customer=ticket.customer, ticket=ticket, channel=channel,
         inbox=reply_inbox(ticket, channel),
         kind=TimelineEvent.Kind.MESSAGE_OUT, author=author,
         sender_name=author.get_full_name() or author.username,
-        subject=ticket.subject, text=text, html=clean_html,
+        subject=ticket.subject, text=text, html=html,
         delivery_status=TimelineEvent.Delivery.QUEUED,
-        metadata={"recipient_identity_id": identity.pk}, occurred_at=now,
+        metadata={"recipient_identity_id": identity.pk, **(metadata or {})},
+        occurred_at=now,
     )
     fields = ["last_message_at", "updated_at"]
     ticket.last_message_at = now

@@ -34,6 +34,12 @@ def test_a_folded_message_id_is_replaced_whole_and_the_body_is_untouched():
     )
 
 
+def test_a_message_id_that_ends_the_headers_leaves_one_blank_line_before_the_body():
+    raw = b"Subject: Hi\nMessage-Id: <old@example.org>\n\nHello\n"
+    rewritten = with_message_id(raw, "<new@bench.invalid>")
+    assert rewritten == b"Message-ID: <new@bench.invalid>\nSubject: Hi\n\nHello\n"
+
+
 def test_a_mail_without_a_message_id_gets_one_in_its_own_line_endings():
     raw = b"From: ann@example.org\r\nSubject: Hi\r\n\r\nHello\r\n"
     rewritten = with_message_id(raw, "<new@bench.invalid>")

@@ -1,0 +1,186 @@
+"""The agents' WebSocket: authenticate, join the groups the agent may hear, relay.
+
+Client messages (JSON):
+  {"action": "watch_ticket", "ticket_id": N}   hear ticket N, its customer and
+                                               who else is on it (if permitted)
+  {"action": "unwatch_ticket"}
+  {"action": "typing", "ticket_id": N, "typing": true|false}
+Server messages: the desk's event dicts (supportdesk/events.py), and
+  {"type": "watching", "ticket_id": N}
+  {"type": "presence", "ticket_id", "agent_id", "name", "state"}
+      state: "viewing" | "typing" | "left"
+  {"type": "error", "action": ..., "error": "not_found" | "invalid" | ...}
+"""
+
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from supportdesk import events
+from tickets.models import Ticket
+from tickets.selectors import realtime_groups_for, ticket_for_agent
+
+PRESENCE_MESSAGE_TYPE = "desk.presence"
+# Close codes the client does not retry: the session is gone or was refused.
+CLOSE_UNAUTHENTICATED = 4401
+# How many relayed message ids are remembered to drop a copy from another group.
+SEEN_IDS = 512
+
+
+def presence_group(ticket_id: int) -> str:
+    return f"presence.{ticket_id}"
+
+
+@database_sync_to_async
+def _groups_for(user) -> list[str]:
+    return realtime_groups_for(user)
+
+
+@database_sync_to_async
+def _watchable(user, ticket_id: int) -> Ticket | None:
+    try:
+        return ticket_for_agent(user, ticket_id)
+    except Ticket.DoesNotExist:
+        return None
+
+
+class DeskConsumer(AsyncJsonWebsocketConsumer):
+    """One per browser tab of a signed-in desk user."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.watched: tuple[int, list[str]] | None = None
+        self.seen: deque[str] = deque(maxlen=SEEN_IDS)
+        self.joined = await _groups_for(user)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if not hasattr(self, "user"):
+            return
+        await self._unwatch()
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # ------------------------------------------------------------ from the browser
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action") if isinstance(content, dict) else None
+        handler = {
+            "watch_ticket": self._action_watch,
+            "unwatch_ticket": self._action_unwatch,
+            "typing": self._action_typing,
+        }.get(action)
+        if handler is None:
+            await self._error(action, "unknown_action")
+            return
+        await handler(content)
+
+    async def _action_watch(self, content):
+        ticket_id = _ticket_id(content)
+        if ticket_id is None:
+            await self._error("watch_ticket", "invalid")
+            return
+        ticket = await _watchable(self.user, ticket_id)
+        if ticket is None:
+            await self._error("watch_ticket", "not_found", ticket_id=ticket_id)
+            return
+        await self._unwatch()
+        groups = [
+            events.ticket_group(ticket.pk),
+            events.customer_group(ticket.customer_id),
+            presence_group(ticket.pk),
+        ]
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.watched = (ticket.pk, groups)
+        await self.send_json({"type": "watching", "ticket_id": ticket.pk})
+        await self._announce("viewing", hello=True)
+
+    async def _action_unwatch(self, content):
+        await self._unwatch()
+
+    async def _action_typing(self, content):
+        ticket_id = _ticket_id(content)
+        if self.watched is None or ticket_id != self.watched[0]:
+            await self._error("typing", "not_watching", ticket_id=ticket_id)
+            return
+        await self._announce("typing" if content.get("typing", True) else "viewing")
+
+    async def _unwatch(self):
+        if self.watched is None:
+            return
+        await self._announce("left")
+        for group in self.watched[1]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.watched = None
+
+    async def _announce(self, state: str, *, hello: bool = False):
+        ticket_id = self.watched[0]
+        await self.channel_layer.group_send(
+            presence_group(ticket_id),
+            {
+                "type": PRESENCE_MESSAGE_TYPE,
+                "sender": self.channel_name,
+                "hello": hello,
+                "event": self._presence(ticket_id, state),
+            },
+        )
+
+    def _presence(self, ticket_id: int, state: str) -> dict:
+        return {
+            "type": "presence",
+            "ticket_id": ticket_id,
+            "agent_id": self.user.pk,
+            "name": self.user.get_full_name() or self.user.username,
+            "state": state,
+        }
+
+    async def _error(self, action, error: str, **fields):
+        await self.send_json(
+            {"type": "error", "action": action, "error": error, **fields}
+        )
+
+    # ---------------------------------------------------------- from the layer
+    async def desk_event(self, message):
+        # Several of this consumer's groups may carry the same publication.
+        message_id = message.get("id")
+        if message_id:
+            if message_id in self.seen:
+                return
+            self.seen.append(message_id)
+        await self.send_json(message["event"])
+
+    async def desk_presence(self, message):
+        if message["sender"] == self.channel_name:
+            return
+        event = message["event"]
+        if self.watched is None or self.watched[0] != event["ticket_id"]:
+            return
+        await self.send_json(event)
+        if message.get("hello"):
+            # A newcomer learns who was already here, from each of them directly.
+            await self.channel_layer.send(
+                message["sender"],
+                {
+                    "type": PRESENCE_MESSAGE_TYPE,
+                    "sender": self.channel_name,
+                    "hello": False,
+                    "event": self._presence(self.watched[0], "viewing"),
+                },
+            )
+
+
+def _ticket_id(content: dict) -> int | None:
+    value = content.get("ticket_id")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

@@ -1,0 +1,230 @@
+"""The agents' WebSocket, end to end through the ASGI stack and the Redis layer."""
+
+import uuid
+
+import pytest
+import redis
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client, override_settings
+
+from supportdesk import events
+from supportdesk.asgi import application
+from tests.factories import AgentFactory
+from tests.helpers import deliver, message
+from tickets.actions.routing import do_reassign_ticket
+from tickets.actions.tickets import do_change_priority
+from tickets.models import TimelineEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Waiting for a message that must come; no test relies on this being short.
+RECEIVE_TIMEOUT = 10
+
+
+@pytest.fixture(autouse=True)
+def own_layer():
+    """A Redis channel layer with a prefix of this test's own: other runs on the
+    same server publish to groups of the same names."""
+    assert settings.REDIS_URL, "the realtime tests need REDIS_URL"
+    prefix = f"test-ws-{uuid.uuid4().hex[:12]}"
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=layers):
+        yield
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def headers_for(user=None) -> list[tuple[bytes, bytes]]:
+    """A browser's handshake headers, signed in as the user through a real login."""
+    headers = [(b"origin", b"http://testserver")]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        headers.append(
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())
+        )
+    return headers
+
+
+async def connected(headers) -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(application, "/ws/desk/", headers=headers)
+    accepted, _ = await socket.connect()
+    assert accepted
+    return socket
+
+
+async def receive(socket) -> dict:
+    return await socket.receive_json_from(timeout=RECEIVE_TIMEOUT)
+
+
+def new_ticket(text="My invoice is wrong", address="ana@example.com"):
+    """A ticket opened by an email; tasks run eagerly, so it is routed at once."""
+    record = deliver(message("email", ("email", address), text=text, subject=text))
+    return TimelineEvent.objects.get(pk=record.event_ids[0]).ticket
+
+
+def test_an_anonymous_connection_is_refused(teams):
+    anonymous = headers_for()
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, "/ws/desk/", headers=anonymous)
+        accepted, _ = await socket.connect()
+        assert not accepted
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_an_agent_hears_their_teams_tickets_and_nothing_of_other_teams(
+    teams, tech_agent, billing_agent, supervisor
+):
+    as_tech = headers_for(tech_agent)
+    as_billing = headers_for(billing_agent)
+    as_supervisor = headers_for(supervisor)
+
+    async def scenario():
+        tech = await connected(as_tech)
+        billing = await connected(as_billing)
+        boss = await connected(as_supervisor)
+
+        # No rule matches: the default team (Technical support) gets it.
+        first = await sync_to_async(new_ticket)("Printer on fire")
+        heard = await receive(tech)
+        assert (heard["type"], heard["ticket_id"]) == (events.TICKET_ROUTED, first.pk)
+        assert heard["to_team_id"] == teams["tech"].pk
+        # A supervisor hears everything, each event once though it reaches
+        # several of their groups.
+        heard = [await receive(boss), await receive(boss)]
+        assert [(e["type"], e["ticket_id"]) for e in heard] == [
+            (events.MESSAGE_CREATED, first.pk),
+            (events.TICKET_ROUTED, first.pk),
+        ]
+
+        await sync_to_async(_move)(first, teams["billing"], supervisor)
+        # Billing's first event is the ticket that came to Billing: nothing was
+        # heard of it while Technical support had it.
+        heard = await receive(billing)
+        assert (heard["type"], heard["ticket_id"]) == (
+            events.TICKET_REASSIGNED,
+            first.pk,
+        )
+        assert heard["to_team_id"] == teams["billing"].pk
+        # Technical support hears it leave, so it leaves their queue.
+        heard = await receive(tech)
+        assert (heard["type"], heard["from_team_id"]) == (
+            events.TICKET_REASSIGNED,
+            teams["tech"].pk,
+        )
+        assert (await receive(boss))["type"] == events.TICKET_REASSIGNED
+        assert await boss.receive_nothing()
+        for socket in (tech, billing, boss):
+            await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _move(ticket, team, actor):
+    ticket.refresh_from_db()
+    do_reassign_ticket(ticket=ticket, to_team=team, actor=actor, reason="Billing")
+
+
+def test_watching_a_ticket_of_another_team_is_refused(teams, tech_agent, billing_agent):
+    ticket = new_ticket("Printer on fire")
+
+    as_billing = headers_for(billing_agent)
+
+    async def scenario():
+        billing = await connected(as_billing)
+        await billing.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        refused = await receive(billing)
+        assert refused == {
+            "type": "error",
+            "action": "watch_ticket",
+            "error": "not_found",
+            "ticket_id": ticket.pk,
+        }
+        # Nor does typing on it reach anyone.
+        await billing.send_json_to({"action": "typing", "ticket_id": ticket.pk})
+        assert (await receive(billing))["error"] == "not_watching"
+        await billing.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_watchers_of_a_ticket_see_each_other_and_who_is_typing(teams, tech_agent):
+    colleague = AgentFactory(username="tess", first_name="Tess", teams=[teams["tech"]])
+    ticket = new_ticket("Printer on fire")
+
+    as_tech = headers_for(tech_agent)
+    as_colleague = headers_for(colleague)
+
+    async def scenario():
+        first = await connected(as_tech)
+        await first.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        assert await receive(first) == {"type": "watching", "ticket_id": ticket.pk}
+
+        second = await connected(as_colleague)
+        await second.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        assert await receive(second) == {"type": "watching", "ticket_id": ticket.pk}
+        arrived = await receive(first)
+        assert arrived == {
+            "type": "presence",
+            "ticket_id": ticket.pk,
+            "agent_id": colleague.pk,
+            "name": "Tess",
+            "state": "viewing",
+        }
+        # The newcomer learns who was already there.
+        already = await receive(second)
+        assert (already["agent_id"], already["state"]) == (tech_agent.pk, "viewing")
+
+        await second.send_json_to({"action": "typing", "ticket_id": ticket.pk})
+        typing = await receive(first)
+        assert (typing["agent_id"], typing["state"]) == (colleague.pk, "typing")
+
+        await second.send_json_to({"action": "unwatch_ticket"})
+        left = await receive(first)
+        assert (left["agent_id"], left["state"]) == (colleague.pk, "left")
+        for socket in (first, second):
+            await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_watched_ticket_of_the_team_brings_each_event_once(
+    teams, tech_agent, supervisor
+):
+    """The team's, the ticket's and the customer's groups all carry the change."""
+    ticket = new_ticket("Printer on fire")
+
+    as_tech = headers_for(tech_agent)
+
+    async def scenario():
+        tech = await connected(as_tech)
+        await tech.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        assert await receive(tech) == {"type": "watching", "ticket_id": ticket.pk}
+        await sync_to_async(_change_priority)(ticket, supervisor)
+        heard = [await receive(tech), await receive(tech)]
+        assert [(e["type"], e["ticket_id"]) for e in heard] == [
+            (events.TIMELINE_EVENT_CREATED, ticket.pk),
+            (events.TICKET_UPDATED, ticket.pk),
+        ]
+        assert heard[1]["priority"] == "urgent"
+        assert await tech.receive_nothing()
+        await tech.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _change_priority(ticket, actor):
+    do_change_priority(ticket=ticket, priority="urgent", actor=actor)

@@ -1,0 +1,35 @@
+"""Routes of the supervisors' pages, mounted under /supervisor/."""
+
+from django.urls import path
+
+from customers import views_merge
+from tickets.views_supervisor import audit, rules, teams
+
+urlpatterns = [
+    path("rules/", rules.rule_list, name="rules"),
+    path("rules/order/", rules.rule_order, name="supervisor-rule-order"),
+    path("rules/<int:rule_id>/", rules.rule_edit, name="supervisor-rule-edit"),
+    path("rules/<int:rule_id>/move/", rules.rule_move, name="supervisor-rule-move"),
+    path(
+        "rules/<int:rule_id>/enabled/",
+        rules.rule_enabled,
+        name="supervisor-rule-enabled",
+    ),
+    path("rules/<int:rule_id>/team/", rules.rule_team, name="supervisor-rule-team"),
+    path("teams/", teams.team_list, name="teams"),
+    path("teams/<int:team_id>/", teams.team_detail, name="supervisor-team"),
+    path("teams/<int:team_id>/reassign/", teams.reassign, name="supervisor-reassign"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("customers/", views_merge.customer_search, name="supervisor-customers"),
+    path("customers/merge/", views_merge.merge, name="supervisor-merge"),
+    path(
+        "customers/merges/<int:merge_id>/undo/",
+        views_merge.undo_merge,
+        name="supervisor-merge-undo",
+    ),
+    path(
+        "customers/suggestions/<int:suggestion_id>/",
+        views_merge.decide_suggestion,
+        name="supervisor-suggestion",
+    ),
+]
