@@ -129,7 +129,9 @@ class InboundMessage:
             attachments = tuple(
                 InboundAttachment(
                     name=str(a.get("name", "")),
-                    content_type=str(a.get("content_type") or "application/octet-stream"),
+                    content_type=str(
+                        a.get("content_type") or "application/octet-stream"
+                    ),
                     content=base64.b64decode(a.get("content", ""), validate=True),
                     content_id=str(a.get("content_id", "")),
                     inline=bool(a.get("inline", False)),
@@ -146,7 +148,9 @@ class InboundMessage:
                 text=str(data.get("text") or ""),
                 quoted_text=str(data.get("quoted_text") or ""),
                 html=str(data.get("html") or ""),
-                occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None,
+                occurred_at=datetime.fromisoformat(occurred_at)
+                if occurred_at
+                else None,
                 replies_to=tuple(str(r) for r in data.get("replies_to") or ()),
                 conversation_key=str(data.get("conversation_key") or ""),
                 continues_open_conversation=bool(

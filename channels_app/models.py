@@ -63,7 +63,9 @@ class Inbox(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64)
     enabled = models.BooleanField(default=True)
-    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings.")
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Non-secret settings."
+    )
     secrets = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -71,7 +73,9 @@ class Inbox(models.Model):
         verbose_name_plural = "inboxes"
         ordering = ["adapter", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["adapter", "slug"], name="inbox_unique_slug"),
+            models.UniqueConstraint(
+                fields=["adapter", "slug"], name="inbox_unique_slug"
+            ),
         ]
 
     def __str__(self) -> str:

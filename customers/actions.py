@@ -172,7 +172,9 @@ def do_merge_customers(
         raise MergeError("one of these customers has already been merged away")
 
     identity_ids = list(source.identities.values_list("id", flat=True))
-    ticket_ids = list(Ticket.objects.filter(customer=source).values_list("id", flat=True))
+    ticket_ids = list(
+        Ticket.objects.filter(customer=source).values_list("id", flat=True)
+    )
     event_ids = list(
         TimelineEvent.objects.filter(customer=source).values_list("id", flat=True)
     )
@@ -194,7 +196,9 @@ def do_merge_customers(
         Q(customer=source, other=target) | Q(customer=target, other=source),
         status=MergeSuggestion.Status.PENDING,
     ).update(
-        status=MergeSuggestion.Status.ACCEPTED, decided_by=actor, decided_at=timezone.now()
+        status=MergeSuggestion.Status.ACCEPTED,
+        decided_by=actor,
+        decided_at=timezone.now(),
     )
     do_append_system_event(
         customer=target,
@@ -212,8 +216,11 @@ def do_merge_customers(
             "source_id": source.pk,
             "target_id": target.pk,
         },
-        [events.customer_group(source.pk), events.customer_group(target.pk),
-         events.DESK_GROUP],
+        [
+            events.customer_group(source.pk),
+            events.customer_group(target.pk),
+            events.DESK_GROUP,
+        ],
     )
     return merge
 
@@ -259,14 +266,20 @@ def do_unmerge_customers(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
             "source_id": source.pk,
             "target_id": target.pk,
         },
-        [events.customer_group(source.pk), events.customer_group(target.pk),
-         events.DESK_GROUP],
+        [
+            events.customer_group(source.pk),
+            events.customer_group(target.pk),
+            events.DESK_GROUP,
+        ],
     )
     return merge
 
 
 def _lock_pair(first: Customer, second: Customer) -> tuple[Customer, Customer]:
-    rows = {c.pk: c for c in lock_rows(Customer.objects.filter(pk__in=[first.pk, second.pk]))}
+    rows = {
+        c.pk: c
+        for c in lock_rows(Customer.objects.filter(pk__in=[first.pk, second.pk]))
+    }
     return rows[first.pk], rows[second.pk]
 
 

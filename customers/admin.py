@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 
 from customers.actions import (
-    MergeError, do_accept_merge_suggestion, do_reject_merge_suggestion,
+    MergeError,
+    do_accept_merge_suggestion,
+    do_reject_merge_suggestion,
     do_unmerge_customers,
 )
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
@@ -22,7 +24,14 @@ class IdentityInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("id", "display_name", "segment", "language", "merged_into", "created_at")
+    list_display = (
+        "id",
+        "display_name",
+        "segment",
+        "language",
+        "merged_into",
+        "created_at",
+    )
     search_fields = ("display_name", "identities__value")
     list_filter = ("segment", "language")
     inlines = [IdentityInline]
@@ -59,13 +68,21 @@ class MergeSuggestionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Accept: merge the second customer into the first")
     def accept(self, request, queryset):
-        _apply(request, queryset, lambda s, user: do_accept_merge_suggestion(
-            suggestion=s, actor=user), "suggestions accepted")
+        _apply(
+            request,
+            queryset,
+            lambda s, user: do_accept_merge_suggestion(suggestion=s, actor=user),
+            "suggestions accepted",
+        )
 
     @admin.action(description="Reject: keep the customers apart")
     def reject(self, request, queryset):
-        _apply(request, queryset, lambda s, user: do_reject_merge_suggestion(
-            suggestion=s, actor=user), "suggestions rejected")
+        _apply(
+            request,
+            queryset,
+            lambda s, user: do_reject_merge_suggestion(suggestion=s, actor=user),
+            "suggestions rejected",
+        )
 
 
 @admin.register(CustomerMerge)
@@ -76,5 +93,9 @@ class CustomerMergeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Undo the selected merges")
     def undo(self, request, queryset):
-        _apply(request, queryset, lambda m, user: do_unmerge_customers(
-            merge=m, actor=user), "merges undone")
+        _apply(
+            request,
+            queryset,
+            lambda m, user: do_unmerge_customers(merge=m, actor=user),
+            "merges undone",
+        )

@@ -62,7 +62,9 @@ def normalise_identity(kind: str, value: str) -> tuple[str, str]:
         return kind, normalise_phone(value, international=whatsapp, verified=whatsapp)
     handle = value.strip()
     if len(handle) > MAX_HANDLE_LENGTH:
-        raise InvalidIdentityError(f"{kind} identity is longer than {MAX_HANDLE_LENGTH}")
+        raise InvalidIdentityError(
+            f"{kind} identity is longer than {MAX_HANDLE_LENGTH}"
+        )
     return kind, handle
 
 

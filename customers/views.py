@@ -34,7 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
     try:
         page = customer_timeline(
-            viewer=request.user, customer_id=customer_id, cursor=request.GET.get("cursor")
+            viewer=request.user,
+            customer_id=customer_id,
+            cursor=request.GET.get("cursor"),
         )
     except (Customer.DoesNotExist, InvalidCursorError):
         raise Http404("No such customer") from None

@@ -28,6 +28,10 @@ def html_to_text(value: str) -> str:
     if not value:
         return ""
     marked = _BLOCK_END.sub("\n", value)
-    stripped = nh3.clean(marked, tags=set(), clean_content_tags={"script", "style", "head"})
-    lines = (_SPACES.sub(" ", line).strip() for line in html.unescape(stripped).split("\n"))
+    stripped = nh3.clean(
+        marked, tags=set(), clean_content_tags={"script", "style", "head"}
+    )
+    lines = (
+        _SPACES.sub(" ", line).strip() for line in html.unescape(stripped).split("\n")
+    )
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()

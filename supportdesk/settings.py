@@ -25,7 +25,9 @@ DEBUG = env.bool("DEBUG", default=EMBEDDED)
 SECRET_KEY = env.str(
     "SECRET_KEY", default="insecure-embedded-key-change-me-in-every-deployment"
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -93,6 +95,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve static files straight from the app folders, without collectstatic (a
+# test server, development); production collects them into STATIC_ROOT.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ----------------------------------------------------------------------- database
@@ -150,7 +155,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A task is acknowledged after it ran, and re-queued when its worker dies mid-way.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
+    "CELERY_WORKER_PREFETCH_MULTIPLIER", default=4
+)
 # Celery opens a database connection per task unless told otherwise; a worker
 # process runs its tasks one after another, so it keeps its connection for this
 # many tasks (0: one per task). celery.py drops one that failed during a task.
@@ -176,7 +183,9 @@ ROUTING_SWEEP_AFTER_SECONDS = env.int("ROUTING_SWEEP_AFTER_SECONDS", default=60)
 # channel when its last message is this recent.
 REOPEN_WINDOW_HOURS = env.int("REOPEN_WINDOW_HOURS", default=72)
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
-MAX_INBOUND_PAYLOAD_BYTES = env.int("MAX_INBOUND_PAYLOAD_BYTES", default=25 * 1024 * 1024)
+MAX_INBOUND_PAYLOAD_BYTES = env.int(
+    "MAX_INBOUND_PAYLOAD_BYTES", default=25 * 1024 * 1024
+)
 MAX_MESSAGE_TEXT_CHARS = env.int("MAX_MESSAGE_TEXT_CHARS", default=200_000)
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
 # A mail larger than this is recorded by its headers only, with a visible note.
@@ -266,11 +275,19 @@ MAX_MEDIA_BYTES = env.int("MAX_MEDIA_BYTES", default=16 * 1024 * 1024)
 ALLOWED_MEDIA_TYPES = env.list(
     "ALLOWED_MEDIA_TYPES",
     default=[
-        "image/jpeg", "image/png", "image/webp", "image/gif",
-        "video/mp4", "video/3gpp", "video/quicktime",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "video/mp4",
+        "video/3gpp",
+        "video/quicktime",
         "audio/*",
-        "application/pdf", "text/plain", "text/csv",
-        "application/msword", "application/vnd.ms-excel",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/msword",
+        "application/vnd.ms-excel",
         "application/vnd.ms-powerpoint",
         "application/vnd.openxmlformats-officedocument.*",
     ],
@@ -297,7 +314,9 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {

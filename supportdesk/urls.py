@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from channels_app.webhooks import webhook
 from customers import views as customer_views
-from tickets import views_calls
+from tickets import views_calls, views_queue
 
 
 def health(request):
@@ -13,7 +13,9 @@ def health(request):
 
 
 urlpatterns = [
-    path("", customer_views.home, name="home"),
+    path("", views_queue.home, name="home"),
+    path("queue/", views_queue.queue, name="queue"),
+    path("queue/rows/<int:ticket_id>/", views_queue.queue_row, name="queue-row"),
     path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
     path("tickets/<int:ticket_id>/", include("tickets.views_ticket.urls")),
     path("calls/new/", views_calls.log_call, name="log-call"),

@@ -25,7 +25,11 @@ class Reply:
     content_type: str = "application/json"
 
     def encoded(self) -> bytes:
-        return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
+        return (
+            self.body
+            if isinstance(self.body, bytes)
+            else json.dumps(self.body).encode()
+        )
 
 
 class ProviderServer:

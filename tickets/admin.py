@@ -3,9 +3,24 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from supportdesk.admin import ReadOnlyAdmin
-from tickets.actions.routing import RoutingError, do_change_rule_team, do_reassign_ticket
+from tickets.actions.routing import (
+    RoutingError,
+    do_change_rule_team,
+    do_reassign_ticket,
+)
+from tickets.actions.tickets import (
+    TicketActionError,
+    do_assign_ticket,
+    do_change_priority,
+)
 from tickets.models import (
-    Agent, Attachment, RouteChange, RoutingRule, Team, TeamMembership, Ticket,
+    Agent,
+    Attachment,
+    RouteChange,
+    RoutingRule,
+    Team,
+    TeamMembership,
+    Ticket,
     TimelineEvent,
 )
 
@@ -39,8 +54,16 @@ class RoutingRuleForm(forms.ModelForm):
 
     class Meta:
         model = RoutingRule
-        fields = ("name", "position", "enabled", "team", "channels", "keywords",
-                  "segments", "languages")
+        fields = (
+            "name",
+            "position",
+            "enabled",
+            "team",
+            "channels",
+            "keywords",
+            "segments",
+            "languages",
+        )
 
 
 @admin.register(RoutingRule)
@@ -60,7 +83,9 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         obj.team_id = form.initial["team"]
         super().save_model(request, obj, form, change)
         moved = do_change_rule_team(
-            rule=obj, team=new_team, actor=request.user,
+            rule=obj,
+            team=new_team,
+            actor=request.user,
             reroute_open=form.cleaned_data["reroute_open"],
         )
         obj.refresh_from_db()
@@ -84,7 +109,8 @@ class TicketForm(forms.ModelForm):
         Team.objects.all(), required=False, label="Reassign to team"
     )
     reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the ticket moves; required with a reassignment.",
     )
 
@@ -102,15 +128,33 @@ class TicketForm(forms.ModelForm):
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketForm
-    list_display = ("id", "subject", "customer", "channel", "status", "priority", "team",
-                    "assignee", "created_at")
+    list_display = (
+        "id",
+        "subject",
+        "customer",
+        "channel",
+        "status",
+        "priority",
+        "team",
+        "assignee",
+        "created_at",
+    )
     list_filter = ("status", "priority", "channel", "team")
     search_fields = ("subject", "customer__display_name", "customer__identities__value")
     raw_id_fields = ("customer", "assignee")
     # Ownership changes only through reassignment, so every move is recorded.
-    readonly_fields = ("team", "routed_at", "routed_by_rule", "status", "resolution_note",
-                       "created_at", "updated_at", "resolved_at", "first_response_at",
-                       "last_message_at")
+    readonly_fields = (
+        "team",
+        "routed_at",
+        "routed_by_rule",
+        "status",
+        "resolution_note",
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "first_response_at",
+        "last_message_at",
+    )
     inlines = [RouteChangeInline]
 
     def has_add_permission(self, request) -> bool:
@@ -118,16 +162,28 @@ class TicketAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        # Priority and assignee change through their actions, which check them and
+        # put the change on the timeline; the form itself saves the subject only.
+        priority, assignee = obj.priority, obj.assignee
+        obj.priority = form.initial.get("priority", obj.priority)
+        obj.assignee_id = form.initial.get("assignee")
         super().save_model(request, obj, form, change)
         team = form.cleaned_data.get("reassign_to")
-        if team:
-            try:
+        try:
+            if team:
                 do_reassign_ticket(
-                    ticket=obj, to_team=team, actor=request.user,
+                    ticket=obj,
+                    to_team=team,
+                    actor=request.user,
                     reason=form.cleaned_data["reason"],
                 )
-            except RoutingError as exc:
-                messages.error(request, str(exc))
+            if "priority" in form.changed_data:
+                do_change_priority(ticket=obj, priority=priority, actor=request.user)
+            if "assignee" in form.changed_data:
+                do_assign_ticket(ticket=obj, assignee=assignee, actor=request.user)
+        except (RoutingError, TicketActionError) as exc:
+            messages.error(request, str(exc))
+        obj.refresh_from_db()
 
 
 class AttachmentInline(admin.TabularInline):
@@ -140,8 +196,16 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "occurred_at", "customer", "ticket", "channel", "kind",
-                    "sender_name", "delivery_status")
+    list_display = (
+        "id",
+        "occurred_at",
+        "customer",
+        "ticket",
+        "channel",
+        "kind",
+        "sender_name",
+        "delivery_status",
+    )
     list_filter = ("channel", "kind", "delivery_status")
     search_fields = ("text", "subject", "external_id", "sender_name")
     list_select_related = ("customer", "ticket")
@@ -151,7 +215,15 @@ class TimelineEventAdmin(ReadOnlyAdmin):
 
 @admin.register(RouteChange)
 class RouteChangeAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "ticket", "from_team", "to_team", "rule", "actor", "reason")
+    list_display = (
+        "created_at",
+        "ticket",
+        "from_team",
+        "to_team",
+        "rule",
+        "actor",
+        "reason",
+    )
     list_filter = ("to_team", "from_team", "actor", "created_at")
     search_fields = ("reason", "ticket__subject")
     list_select_related = ("ticket", "from_team", "to_team", "rule", "actor")

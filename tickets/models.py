@@ -27,7 +27,8 @@ class Team(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True),
+                fields=["is_default"],
+                condition=Q(is_default=True),
                 name="team_one_default",
             ),
         ]
@@ -120,7 +121,10 @@ class Ticket(models.Model):
     language = models.CharField(max_length=16, blank=True)
     # The inbox the conversation came through; replies leave through it.
     inbox = models.ForeignKey(
-        "channels_app.Inbox", null=True, blank=True, on_delete=models.SET_NULL,
+        "channels_app.Inbox",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     # The conversation the channel threads by (chat session, mail thread root, ...).
@@ -148,7 +152,8 @@ class Ticket(models.Model):
             models.Index(fields=["team", "status", "-id"], name="ticket_team_queue"),
             models.Index(fields=["customer", "-id"], name="ticket_customer"),
             models.Index(
-                fields=["created_at"], condition=Q(routed_at__isnull=True),
+                fields=["created_at"],
+                condition=Q(routed_at__isnull=True),
                 name="ticket_unrouted",
             ),
         ]
@@ -203,14 +208,20 @@ class TimelineEvent(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     inbox = models.ForeignKey(
-        "channels_app.Inbox", null=True, blank=True, on_delete=models.SET_NULL,
+        "channels_app.Inbox",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     author = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sender_identity = models.ForeignKey(
-        "customers.Identity", null=True, blank=True, on_delete=models.SET_NULL,
+        "customers.Identity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     sender_name = models.CharField(max_length=200, blank=True)
@@ -233,18 +244,23 @@ class TimelineEvent(models.Model):
             models.Index(
                 fields=["customer", "-occurred_at", "-id"], name="timeline_keyset"
             ),
-            models.Index(fields=["ticket", "-occurred_at", "-id"], name="ticket_events"),
+            models.Index(
+                fields=["ticket", "-occurred_at", "-id"], name="ticket_events"
+            ),
         ]
         constraints = [
             # A provider's message id is stored once per channel.
             models.UniqueConstraint(
-                fields=["channel", "external_id"], condition=~Q(external_id=""),
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
                 name="event_external_id_unique",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.channel} ({self.occurred_at:%Y-%m-%d})"
+        return (
+            f"{self.get_kind_display()} on {self.channel} ({self.occurred_at:%Y-%m-%d})"
+        )
 
     @property
     def is_outbound(self) -> bool:

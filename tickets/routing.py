@@ -26,7 +26,9 @@ class RoutingDecision:
 def _has_keyword(text: str, keywords: list[str]) -> bool:
     return any(
         # Whole words, with the plain English endings: "invoice" finds "invoices".
-        re.search(rf"(?<!\w){re.escape(word.strip().lower())}(?:s|es|d|ed|ing)?(?!\w)", text)
+        re.search(
+            rf"(?<!\w){re.escape(word.strip().lower())}(?:s|es|d|ed|ing)?(?!\w)", text
+        )
         for word in keywords
         if word.strip()
     )
@@ -62,7 +64,10 @@ def facts_for(ticket, first_text: str) -> RoutingFacts:
 
 
 def default_team() -> Team | None:
-    return Team.objects.filter(is_default=True).first() or Team.objects.order_by("id").first()
+    return (
+        Team.objects.filter(is_default=True).first()
+        or Team.objects.order_by("id").first()
+    )
 
 
 def decide(facts: RoutingFacts, rules=None) -> RoutingDecision | None:

@@ -90,11 +90,18 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
             reason = "the recipient identity no longer belongs to this customer"
             return _fail(event, reason), False
         message = OutboundMessage(
-            event_id=event.pk, channel=event.channel, recipient_kind=recipient.kind,
-            recipient=recipient.value, ticket_id=event.ticket_id,
-            sender_name=event.sender_name, subject=event.subject, text=event.text,
-            html=event.html, replies_to=_conversation_ids(event),
-            template=event.metadata.get("template"), metadata=event.metadata,
+            event_id=event.pk,
+            channel=event.channel,
+            recipient_kind=recipient.kind,
+            recipient=recipient.value,
+            ticket_id=event.ticket_id,
+            sender_name=event.sender_name,
+            subject=event.subject,
+            text=event.text,
+            html=event.html,
+            replies_to=_conversation_ids(event),
+            template=event.metadata.get("template"),
+            metadata=event.metadata,
         )
         adapter_key = event.inbox.adapter if event.inbox_id else event.channel
         try:

@@ -1,7 +1,7 @@
 import uuid
 
-from channels_app.adapters.base import OutboundMessage
 from channels_app.adapters.api import ApiAdapter
+from channels_app.adapters.base import OutboundMessage
 
 # Every message "sent" through a memory adapter, for tests to inspect.
 outbox: list[OutboundMessage] = []
@@ -17,5 +17,3 @@ class MemoryAdapter(ApiAdapter):
         # Unique across processes: a counter restarting with each process would
         # repeat ids already stored under the (channel, external_id) constraint.
         return f"memory-{uuid.uuid4().hex}"
-
-

@@ -152,6 +152,10 @@
       return;
     }
     if (isTyping(event.target)) return;
+    // Enter on a focused link or button keeps its own meaning.
+    if (event.key === "Enter" && event.target.closest && event.target.closest("a, button")) {
+      return;
+    }
     if (event.key === "?") {
       event.preventDefault();
       const element = overlay();

@@ -72,8 +72,8 @@
     const closed = option && option.dataset.windowOpen === "0";
     const hint = document.querySelector("#reply-box .window-hint");
     if (hint) hint.hidden = !closed;
-    for (const form of document.querySelectorAll("#reply-box .template-form")) {
-      form.hidden = !(closed && form.dataset.channel === select.value);
+    for (const offer of document.querySelectorAll("#reply-box .template-offer")) {
+      offer.hidden = !(closed && offer.dataset.channel === select.value);
     }
   }
   document.addEventListener("change", (event) => {

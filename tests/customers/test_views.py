@@ -3,7 +3,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer
-from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 
 pytestmark = pytest.mark.django_db

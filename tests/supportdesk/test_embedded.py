@@ -172,9 +172,11 @@ def test_the_embedded_desk_serves_a_signed_in_agent_a_timeline(
 
     browser, landed_on, home = sign_in(base, "smoke", "smoke-pass-1")
 
-    assert re.search(r"/customers/\d+/$", landed_on), landed_on
-    assert 'aria-label="Timeline"' in home
+    # Every desk user starts at the queue, which lists the routed ticket.
+    assert landed_on.endswith("/queue/"), landed_on
+    assert 'id="queue-body"' in home
     assert "smoke (Supervisor)" in home
+    assert "Does the embedded desk work?" in home
     with browser.open(f"{base}/customers/{setup['customer_id']}/", timeout=10) as page:
         timeline = page.read().decode()
     assert "Does the embedded desk work?" in timeline

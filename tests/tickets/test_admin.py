@@ -78,9 +78,43 @@ def test_a_reassignment_without_a_reason_is_refused(admin_client, teams):
     assert ticket.team == teams["tech"]
 
 
-def test_pointing_a_rule_at_another_team_can_move_its_open_tickets(
+def test_an_assignee_set_in_the_admin_is_checked_and_on_the_timeline(
     admin_client, teams
 ):
+    """The admin assigns through the action: only an agent of the owning team,
+    and the change is on the timeline like any other assignment."""
+    deliver(message("email", ("email", "ana@example.com")))
+    ticket = Ticket.objects.get()
+    outsider = AgentFactory(username="bill", teams=[teams["billing"]])
+    member = AgentFactory(username="tina", teams=[teams["tech"]])
+
+    def assign(agent):
+        return admin_client.post(
+            f"/admin/tickets/ticket/{ticket.pk}/change/",
+            {
+                "subject": ticket.subject,
+                "priority": "normal",
+                "assignee": agent.pk,
+                "route_changes-TOTAL_FORMS": "0",
+                "route_changes-INITIAL_FORMS": "0",
+            },
+            follow=True,
+        )
+
+    refused = assign(outsider)
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    assert "is not in the team that owns this ticket" in refused.content.decode()
+
+    assign(member)
+    ticket.refresh_from_db()
+    assert ticket.assignee == member
+    [assigned] = ticket.events.filter(metadata__assignee_id=member.pk)
+    assert assigned.author.username == "root"
+    assert assigned.text.startswith("Assigned to ")
+
+
+def test_pointing_a_rule_at_another_team_can_move_its_open_tickets(admin_client, teams):
     rule = RoutingRuleFactory(
         name="Invoices", team=teams["billing"], keywords=["invoice"]
     )
@@ -134,7 +168,9 @@ def test_a_failed_inbound_record_is_replayed_from_the_admin(admin_client, settin
     settings.MAX_MESSAGE_TEXT_CHARS = 10
     record = deliver(message("email", ("email", "a@example.com"), text="x" * 50))
     assert record.status == InboundRecord.Status.FAILED
-    listing = admin_client.get("/admin/channels_app/inboundrecord/", {"status": "failed"})
+    listing = admin_client.get(
+        "/admin/channels_app/inboundrecord/", {"status": "failed"}
+    )
     assert "limit is 10" in listing.content.decode()
 
     settings.MAX_MESSAGE_TEXT_CHARS = 1000
@@ -146,5 +182,3 @@ def test_a_failed_inbound_record_is_replayed_from_the_admin(admin_client, settin
     record.refresh_from_db()
     assert record.status == InboundRecord.Status.PROCESSED
     assert Ticket.objects.count() == 1
-
-

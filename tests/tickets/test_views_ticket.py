@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from channels_app.inbound import InboundAttachment
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tickets.actions.tickets import do_resolve_ticket
@@ -184,7 +185,15 @@ def test_the_page_costs_the_same_queries_for_3_or_30_events_and_tickets(
 ):
     def customer_with(count: int, email: str) -> Ticket:
         for n in range(count):
-            deliver(message("email", ("email", email), subject=f"Question {n}"))
+            attachment = InboundAttachment(f"shot-{n}.png", "image/png", b"png")
+            deliver(
+                message(
+                    "email",
+                    ("email", email),
+                    subject=f"Question {n}",
+                    attachments=(attachment,) * (n % 2),
+                )
+            )
         return Ticket.objects.filter(customer__identities__value=email).first()
 
     small, large = (
@@ -199,6 +208,22 @@ def test_the_page_costs_the_same_queries_for_3_or_30_events_and_tickets(
         return len(queries)
 
     assert count(small) == count(large)
+
+
+def test_attachments_show_with_their_event(agent_client, ticket):
+    deliver(
+        message(
+            "email",
+            ANA_EMAIL,
+            replies_to=("<login@ana.example>",),
+            text="Here is the error.",
+            attachments=(InboundAttachment("error.png", "image/png", b"x" * 2048),),
+        )
+    )
+
+    html = page(agent_client, ticket).content.decode()
+
+    assert "error.png" in html and "image/png · 2.0 KB" in html
 
 
 def test_customer_text_is_escaped(agent_client, teams, tech_agent):

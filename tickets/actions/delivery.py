@@ -9,7 +9,12 @@ from tickets.models import TimelineEvent
 
 Delivery = TimelineEvent.Delivery
 # Reports can arrive out of order; a message never goes back from read to sent.
-_PROGRESS = {Delivery.QUEUED: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
+_PROGRESS = {
+    Delivery.QUEUED: 0,
+    Delivery.SENT: 1,
+    Delivery.DELIVERED: 2,
+    Delivery.READ: 3,
+}
 
 
 @transaction.atomic

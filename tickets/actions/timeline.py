@@ -7,7 +7,10 @@ from tickets.models import Channel, TimelineEvent
 
 def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict:
     """What a browser needs to show a new timeline event without another query."""
-    is_message = event.kind in (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
+    is_message = event.kind in (
+        TimelineEvent.Kind.MESSAGE_IN,
+        TimelineEvent.Kind.MESSAGE_OUT,
+    )
     payload = {
         "type": events.MESSAGE_CREATED if is_message else events.TIMELINE_EVENT_CREATED,
         "event_id": event.pk,
@@ -35,8 +38,15 @@ def publish_event(event: TimelineEvent, *, new_ticket: bool = False) -> None:
 
 
 def do_append_system_event(
-    *, customer, kind: str, text: str, ticket=None, author=None, metadata=None,
-    channel: str = Channel.INTERNAL, publish: bool = True,
+    *,
+    customer,
+    kind: str,
+    text: str,
+    ticket=None,
+    author=None,
+    metadata=None,
+    channel: str = Channel.INTERNAL,
+    publish: bool = True,
 ) -> TimelineEvent:
     """A status change, route change, merge or note of the desk itself.
 

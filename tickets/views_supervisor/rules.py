@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -104,6 +105,12 @@ def _rules() -> list[RoutingRule]:
     return list(RoutingRule.objects.select_related("team").order_by("position", "id"))
 
 
+def _rank(rule: RoutingRule) -> int:
+    """The rule's place in the order as the list shows it: 1, 2, 3, ..."""
+    earlier = Q(position__lt=rule.position) | Q(position=rule.position, pk__lt=rule.pk)
+    return RoutingRule.objects.filter(earlier).count() + 1
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -139,9 +146,16 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form, status = NewRuleForm(), 200
-    try_form = TryForm(request.GET if "channel" in request.GET else None)
+    # Its own ids: the new-rule form on the same page has a "segments" field too.
+    try_form = TryForm(
+        request.GET if "channel" in request.GET else None, auto_id="try_%s"
+    )
     decision = decide(try_form.facts()) if try_form.is_valid() else None
-    context = {"try_form": try_form, "decision": decision}
+    context = {
+        "try_form": try_form,
+        "decision": decision,
+        "rank": _rank(decision.rule) if decision and decision.rule else None,
+    }
     if _is_htmx(request) and "channel" in request.GET:
         return render(request, "supervisor/partials/try_result.html", context)
     context.update(rules=_rules(), teams=Team.objects.order_by("name"), form=form)

@@ -1,7 +1,7 @@
 """The ticket page and its partials: reads only."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Max, Prefetch, Q, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -126,8 +126,8 @@ def ticket_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except Customer.DoesNotExist:
         raise Http404("No such ticket") from None
     # One read of the identities serves the header, the reply and the call form.
-    customer = Customer.objects.prefetch_related("identities").get(pk=page.customer.pk)
-    ticket.customer = customer
+    customer = ticket.customer = page.customer
+    prefetch_related_objects([customer], "identities")
     tickets, more_tickets = customer_tickets(customer=customer, limit=TICKETS_SHOWN)
     return render(
         request,

@@ -22,7 +22,10 @@ WEBHOOK_P95_TARGET_MS = 100.0
 
 
 class Command(BaseCommand):
-    help = "Seed the bench data set (once) and measure ingest and timeline latency."
+    help = (
+        "Seed the bench data set (once) and measure ingest, timeline latency, "
+        "email ingest through ingest_eml and the WhatsApp webhook under load."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
