@@ -114,3 +114,25 @@ def test_a_whatsapp_message_appears_in_the_queue_without_a_reload(
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.wait_for_timeout(2600)  # let the arrival highlight fade for the picture
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # "?" lists the shortcuts; Escape closes the list.
+    page.keyboard.press("?")
+    overlay = page.locator("#shortcuts-overlay")
+    expect(overlay).to_be_visible()
+    expect(overlay).to_contain_text("Next ticket")
+    page.keyboard.press("Escape")
+    expect(overlay).to_be_hidden()
+
+    # "/" goes to the search, and the list narrows in place as the agent types.
+    page.keyboard.press("/")
+    page.keyboard.type("router")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Priya Natarajan")
+    assert page.evaluate("window.sameDocument") is True
+
+    # Escape leaves the field; j selects, Enter opens the ticket.
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    ticket_id = rows.first.get_attribute("data-ticket-id")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{desk_server.url}/tickets/{ticket_id}/")
