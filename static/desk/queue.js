@@ -117,6 +117,22 @@
     if (LIVE_TYPES.has(detail.type) && detail.ticket_id) schedule(detail.ticket_id);
   });
 
+  /* Ages keep counting while the page stays open (same units as the server's). */
+  function age(moment) {
+    const seconds = Math.max(0, (Date.now() - moment.getTime()) / 1000);
+    for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]]) {
+      if (seconds >= size) return Math.floor(seconds / size) + unit;
+    }
+    return "now";
+  }
+
+  window.setInterval(() => {
+    for (const time of body.querySelectorAll("td.age time[datetime]")) {
+      const moment = new Date(time.getAttribute("datetime"));
+      if (!Number.isNaN(moment.getTime())) time.textContent = age(moment);
+    }
+  }, 60000);
+
   /* Selection and the keyboard */
   function select(row) {
     for (const other of body.querySelectorAll("tr.selected")) other.classList.remove("selected");
