@@ -190,6 +190,9 @@ MAX_MESSAGE_TEXT_CHARS = env.int("MAX_MESSAGE_TEXT_CHARS", default=200_000)
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
 # A mail larger than this is recorded by its headers only, with a visible note.
 MAX_EMAIL_BYTES = env.int("MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
+# The demo inboxes' secrets are published: seed_demo switches them on only when asked,
+# by default only in embedded (DEBUG) mode.
+DEMO_INBOXES_ENABLED = env.bool("DEMO_INBOXES_ENABLED", default=DEBUG)
 # Agents see the tickets of every team, not only their own.
 AGENTS_SEE_ALL_TEAMS = env.bool("AGENTS_SEE_ALL_TEAMS", default=False)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=50)

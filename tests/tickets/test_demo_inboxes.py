@@ -25,7 +25,18 @@ EVERY_ADAPTER = {
 @pytest.fixture
 def seeded(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEMO_INBOXES_ENABLED = True
     call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_inboxes_stay_switched_off_unless_asked_for(settings):
+    """Their secrets are public, so a desk not in demo mode keeps their doors shut."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEMO_INBOXES_ENABLED = False
+    call_command("seed_demo", stdout=StringIO())
+
+    assert not Inbox.objects.filter(slug="demo", enabled=True).exists()
+    assert Inbox.objects.filter(slug="demo").count() == len(EVERY_ADAPTER)
 
 
 def test_seed_demo_creates_a_demo_inbox_for_every_adapter(seeded):

@@ -5,6 +5,7 @@ secrets (see the channels documentation) goes through as a provider's would. An
 inbox that exists already is left as it is, so changes made in the admin stay.
 """
 
+from django.conf import settings
 from django.db import transaction
 
 from channels_app.models import Inbox
@@ -77,7 +78,13 @@ def ensure_demo_inboxes() -> tuple[str, ...]:
         _, is_new = Inbox.objects.get_or_create(
             adapter=adapter,
             slug=SLUG,
-            defaults={"name": name, "config": config, "secrets": secrets},
+            defaults={
+                "name": name,
+                "config": config,
+                "secrets": secrets,
+                # Their secrets are public: open doors only on a desk for trying out.
+                "enabled": settings.DEMO_INBOXES_ENABLED,
+            },
         )
         if is_new:
             created.append(str(adapter))
