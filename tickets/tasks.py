@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from channels_app.adapters import DeliveryRefusedError, OutboundMessage, get_adapter
 from tickets.actions.routing import do_route_ticket
+from tickets.actions.timeline import publish_event
 from tickets.models import Ticket, TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
         event.metadata["replies_to"] = list(message.replies_to)
         fields = ["external_id", "delivery_status", "delivery_error", "metadata"]
         event.save(update_fields=fields)
+        publish_event(event)
         return event.delivery_status, False
 
 
@@ -148,5 +150,6 @@ def _fail(event: TimelineEvent, reason: str) -> str:
     event.delivery_status = TimelineEvent.Delivery.FAILED
     event.delivery_error = reason
     event.save(update_fields=["delivery_status", "delivery_error"])
+    publish_event(event)
     logger.warning("reply %s failed: %s", event.pk, reason)
     return event.delivery_status

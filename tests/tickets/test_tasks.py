@@ -9,7 +9,8 @@ from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from supportdesk.celery import app
 from tests.factories import RoutingRuleFactory, TeamFactory
-from tests.helpers import deliver_without_routing, message
+from tests.helpers import deliver, deliver_without_routing, message
+from tickets.actions.tickets import do_reply
 from tickets.models import RouteChange, Ticket
 from tickets.tasks import route_ticket, sweep_unrouted
 
@@ -141,3 +142,18 @@ def test_a_worker_ingests_a_message_and_routes_its_ticket(desk_worker):
     )
     assert (ticket.team, ticket.routed_by_rule) == (billing, rule)
     assert RouteChange.objects.filter(ticket=ticket).count() == 1
+
+
+def test_the_outcome_of_a_send_is_published_to_the_ticket(teams, tech_agent, published):
+    """Agents watching the ticket see their reply turn from queued to sent."""
+    deliver(message("chat", ("web", "visitor-1"), text="Is anyone there?"))
+    ticket = Ticket.objects.get()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        event = do_reply(ticket=ticket, author=tech_agent, text="Yes, hello!")
+
+    statuses = [
+        sent["delivery_status"]
+        for group, sent in published
+        if group == f"ticket.{ticket.pk}" and sent.get("event_id") == event.pk
+    ]
+    assert statuses == ["queued", "sent"]

@@ -1,5 +1,6 @@
 """What providers report back about messages already on the timeline."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,7 +64,8 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
         .filter(channel=revision.channel, external_id=revision.external_id)
         .first()
     )
-    if event is None:
+    if event is None or event.kind != TimelineEvent.Kind.MESSAGE_IN:
+        # Only what a customer sent can be revised by the customer's channel.
         return None
     revisions = event.metadata.setdefault("revisions", [])
     if any(r["id"] == revision.revision_id for r in revisions):
@@ -79,7 +81,7 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     if revision.deleted:
         event.metadata["deleted"] = True
     else:
-        event.text = revision.text
+        event.text = revision.text[: settings.MAX_MESSAGE_TEXT_CHARS]
     event.save(update_fields=["text", "metadata"])
     publish_event(event)
     return event

@@ -22,6 +22,10 @@ def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict:
         "text": event.text[:280],
         "occurred_at": event.occurred_at.isoformat(),
     }
+    if event.delivery_status:
+        # Published again as the provider reports on it: queued, sent, read, failed.
+        payload["delivery_status"] = event.delivery_status
+        payload["delivery_error"] = event.delivery_error[:280]
     if is_message:
         # A message that opened its ticket announces the ticket too.
         payload["new_ticket"] = new_ticket
