@@ -48,9 +48,10 @@ class DeskServer:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def layer_prefix():
-    """A channel-layer prefix for this run's server, worker and test process."""
+    """A channel-layer prefix for this module's server, worker and test process;
+    the environment is restored for the modules after it."""
     prefix = f"test-browser-{uuid.uuid4().hex[:10]}"
     saved = os.environ.get("CHANNEL_LAYER_PREFIX")
     # The worker fixture hands this process's environment to the worker.
@@ -164,9 +165,13 @@ def _wait_until_serving(process: subprocess.Popen, server: DeskServer) -> None:
     pytest.fail(f"the server did not answer in {READY_TIMEOUT_SECONDS}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium, driven by Playwright (no browser download)."""
+    """Debian's chromium, driven by Playwright (no browser download).
+
+    Per module, not per session: while Playwright runs, its event loop is this
+    thread's, and the async tests of other modules need the thread back.
+    """
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
