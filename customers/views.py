@@ -1,7 +1,6 @@
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from customers.models import Customer
 from customers.selectors import (
@@ -14,20 +13,6 @@ from customers.selectors import (
 # The side list of tickets is bounded like the timeline: a customer with thousands
 # of tickets must not make the page slower than one with two.
 TICKETS_SHOWN = 20
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Until the workspace exists: the customer with the richest history."""
-    customer = (
-        customers_visible_to(request.user)
-        .annotate(channels=Count("identities__kind", distinct=True))
-        .order_by("-channels", "id")
-        .first()
-    )
-    if customer is None:
-        return render(request, "customers/empty.html")
-    return redirect("customer-timeline", customer_id=customer.pk)
 
 
 @login_required

@@ -24,6 +24,10 @@ from tickets.selectors import realtime_groups_for, ticket_for_agent
 PRESENCE_MESSAGE_TYPE = "desk.presence"
 # Close codes the client does not retry: the session is gone or was refused.
 CLOSE_UNAUTHENTICATED = 4401
+# Events after which a watched ticket may no longer be the agent's to see.
+OWNERSHIP_CHANGES = frozenset(
+    {events.TICKET_ROUTED, events.TICKET_REASSIGNED, events.TICKET_UPDATED}
+)
 # How many relayed message ids are remembered to drop a copy from another group.
 SEEN_IDS = 512
 
@@ -90,6 +94,10 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         if ticket is None:
             await self._error("watch_ticket", "not_found", ticket_id=ticket_id)
             return
+        if self.watched is not None and self.watched[0] == ticket.pk:
+            # Already here: a repeated watch must not tell the others "left".
+            await self.send_json({"type": "watching", "ticket_id": ticket.pk})
+            return
         await self._unwatch()
         groups = [
             events.ticket_group(ticket.pk),
@@ -154,7 +162,21 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             if message_id in self.seen:
                 return
             self.seen.append(message_id)
-        await self.send_json(message["event"])
+        event = message["event"]
+        await self.send_json(event)
+        if event.get("type") in OWNERSHIP_CHANGES and self._watching(event):
+            await self._recheck_watch()
+
+    def _watching(self, event: dict) -> bool:
+        return self.watched is not None and event.get("ticket_id") == self.watched[0]
+
+    async def _recheck_watch(self):
+        """A ticket moved away from the agent's teams: its groups go quiet for them."""
+        ticket_id = self.watched[0]
+        if await _watchable(self.user, ticket_id) is not None:
+            return
+        await self._unwatch()
+        await self._error("watch_ticket", "not_found", ticket_id=ticket_id)
 
     async def desk_presence(self, message):
         if message["sender"] == self.channel_name:

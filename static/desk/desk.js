@@ -78,19 +78,28 @@
 
     send(obj) {
       const message = JSON.stringify(obj);
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(message);
+      if (this.isOpen()) this.ws.send(message);
       else this.pending.push(message);
     }
 
+    isOpen() {
+      return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
+    }
+
+    // The watch is state, not a queued message: while the socket is down the
+    // open handler announces it once, so it is never sent twice.
     watch(ticketId) {
       this.watched = Number(ticketId);
-      this.send({ action: "watch_ticket", ticket_id: this.watched });
+      if (this.isOpen()) {
+        this.ws.send(JSON.stringify({ action: "watch_ticket", ticket_id: this.watched }));
+      }
     }
 
     unwatch() {
       if (this.watched === null) return;
       this.watched = null;
-      this.send({ action: "unwatch_ticket" });
+      // A socket that is down has no watch to end; its next connection starts clean.
+      if (this.isOpen()) this.ws.send(JSON.stringify({ action: "unwatch_ticket" }));
     }
   }
 

@@ -145,6 +145,25 @@ def test_two_agents_on_one_ticket_see_each_other(
     expect(first.locator("#presence")).to_be_hidden()
 
 
+def test_opening_a_ticket_sends_one_watch(page, desk_server, ticket):
+    """The page announces its watcher once, so colleagues never see a "left"."""
+    sent, received = [], []
+
+    def record(socket):
+        socket.on("framesent", lambda frame: sent.append(frame))
+        socket.on("framereceived", lambda frame: received.append(frame))
+
+    page.on("websocket", record)
+    open_ticket(page, desk_server, ticket)
+
+    deadline = time.monotonic() + MAIL_TIMEOUT_SECONDS
+    while not any('"watching"' in str(frame) for frame in received):
+        assert time.monotonic() < deadline, "the server never confirmed the watch"
+        page.wait_for_timeout(100)
+    watches = [frame for frame in sent if '"watch_ticket"' in str(frame)]
+    assert len(watches) == 1, watches
+
+
 def test_an_agent_of_another_team_gets_a_404(open_page, desk_server, ticket, teams):
     outsider = AgentFactory(username="bo", teams=[teams["billing"]])
     page = open_page(outsider)

@@ -21,15 +21,18 @@ def _customer_with_events(count: int, email: str) -> Customer:
     return Customer.objects.get(identities__value=email)
 
 
-def test_the_home_page_needs_a_sign_in(client):
-    """Anonymous visitors are sent to the sign-in page."""
-    response = client.get("/")
+def test_the_timeline_needs_a_sign_in(client, teams):
+    """Anonymous visitors of a customer's timeline are sent to the sign-in page."""
+    customer = _customer_with_events(1, "ana@example.com")
+
+    response = client.get(f"/customers/{customer.pk}/")
+
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
 
 
-def test_home_shows_the_customer_with_the_most_channels(client, supervisor, teams):
-    deliver(message("email", ("email", "one@example.com")))
+def test_the_timeline_shows_every_channel_of_the_customer(client, supervisor, teams):
+    """One timeline holds what the customer said on each of their channels."""
     deliver(
         message(
             "whatsapp",
@@ -40,13 +43,14 @@ def test_home_shows_the_customer_with_the_most_channels(client, supervisor, team
         )
     )
     deliver(message("email", ("email", "many@example.com"), text="Mail hello"))
+    customer = Customer.objects.get(identities__value="many@example.com")
     client.force_login(supervisor)
 
-    response = client.get("/", follow=True)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
 
-    page = response.content.decode()
     assert "Many Channels" in page
     assert "WhatsApp hello" in page and "Mail hello" in page
+    assert "ch-whatsapp" in page and "ch-email" in page
 
 
 def test_an_agent_of_the_owning_team_sees_the_timeline(client, tech_agent):

@@ -201,6 +201,65 @@ def test_watchers_of_a_ticket_see_each_other_and_who_is_typing(teams, tech_agent
     async_to_sync(scenario)()
 
 
+def test_a_repeated_watch_does_not_tell_the_others_the_agent_left(teams, tech_agent):
+    """Watching the same ticket again is confirmed, and nobody hears "left"."""
+    colleague = AgentFactory(username="tess", first_name="Tess", teams=[teams["tech"]])
+    ticket = new_ticket("Printer on fire")
+
+    as_tech = headers_for(tech_agent)
+    as_colleague = headers_for(colleague)
+
+    async def scenario():
+        first = await connected(as_tech)
+        await first.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        assert await receive(first) == {"type": "watching", "ticket_id": ticket.pk}
+        second = await connected(as_colleague)
+        watch = {"action": "watch_ticket", "ticket_id": ticket.pk}
+        await second.send_json_to(watch)
+        await second.send_json_to(watch)
+
+        arrived = await receive(first)
+        assert (arrived["agent_id"], arrived["state"]) == (colleague.pk, "viewing")
+        assert await first.receive_nothing(timeout=1)
+        heard = [await receive(second) for _ in range(3)]
+        assert heard.count({"type": "watching", "ticket_id": ticket.pk}) == 2
+        for socket in (first, second):
+            await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_watched_ticket_moved_to_another_team_goes_quiet(
+    teams, tech_agent, supervisor
+):
+    """Once the ticket is another team's, its watcher hears nothing more of it."""
+    ticket = new_ticket("Printer on fire")
+
+    as_tech = headers_for(tech_agent)
+
+    async def scenario():
+        tech = await connected(as_tech)
+        await tech.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+        assert await receive(tech) == {"type": "watching", "ticket_id": ticket.pk}
+        await sync_to_async(_move)(ticket, teams["billing"], supervisor)
+        moved = await receive(tech)
+        assert (moved["type"], moved["ticket_id"]) == (
+            events.TICKET_REASSIGNED,
+            ticket.pk,
+        )
+        assert await receive(tech) == {
+            "type": "error",
+            "action": "watch_ticket",
+            "error": "not_found",
+            "ticket_id": ticket.pk,
+        }
+        await sync_to_async(_change_priority)(ticket, supervisor)
+        assert await tech.receive_nothing(timeout=1)
+        await tech.disconnect()
+
+    async_to_sync(scenario)()
+
+
 def test_a_watched_ticket_of_the_team_brings_each_event_once(
     teams, tech_agent, supervisor
 ):

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from tests.factories import RoutingRuleFactory
 from tests.helpers import deliver, message
@@ -52,6 +53,36 @@ def test_an_agent_cannot_change_a_rule(client, billing_agent, teams):
     assert response.status_code == 403
     rule.refresh_from_db()
     assert rule.enabled
+
+
+def test_every_supervisor_post_needs_the_csrf_token(supervisor, teams):
+    """Without the token a supervisor's POST is refused and changes nothing."""
+    rule = RoutingRuleFactory(name="Refunds", team=teams["billing"])
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(supervisor)
+    posts = {
+        "/supervisor/rules/": {"name": "New", "team": teams["tech"].pk},
+        "/supervisor/rules/order/": {"rule": [rule.pk]},
+        f"/supervisor/rules/{rule.pk}/": {"name": "Renamed"},
+        f"/supervisor/rules/{rule.pk}/move/": {"direction": "up"},
+        f"/supervisor/rules/{rule.pk}/enabled/": {"enabled": "0"},
+        f"/supervisor/rules/{rule.pk}/team/": {"team": teams["tech"].pk},
+        f"/supervisor/teams/{teams['tech'].pk}/reassign/": {"target": "x"},
+        "/supervisor/customers/merge/": {"source": "1", "target": "2"},
+        "/supervisor/customers/merges/1/undo/": {},
+        "/supervisor/customers/suggestions/1/": {"decision": "reject"},
+    }
+
+    for url, data in posts.items():
+        assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403, url
+
+    rule.refresh_from_db()
+    assert (rule.name, rule.enabled, rule.team_id) == (
+        "Refunds",
+        True,
+        teams["billing"].pk,
+    )
+    assert RoutingRule.objects.count() == 1
 
 
 def test_the_list_shows_rules_in_order(client, supervisor, teams):

@@ -125,13 +125,38 @@ def test_the_reply_defaults_to_the_channel_of_the_last_inbound_message(
     assert set(offered) == {"email", "whatsapp", "telegram", "sms"}
 
 
-def test_an_agent_of_another_team_gets_a_404_everywhere(client, ticket, teams):
-    client.force_login(AgentFactory(username="bo", teams=[teams["billing"]]))
+# Every POST door of the ticket page, each with a valid form.
+ACTIONS = {
+    "reply": {"channel": "email", "text": "hi"},
+    "template": {"channel": "whatsapp", "template_name": "hello", "language": "en"},
+    "note": {"text": "hi"},
+    "call": {"direction": "inbound", "number": "+14155552671", "duration": "60"},
+    "status": {"status": "pending"},
+    "priority": {"priority": "urgent"},
+    "assign": {"assignee": "me"},
+    "resolve": {"resolution_note": "Fixed."},
+}
 
-    assert client.get(f"/tickets/{ticket.pk}/").status_code == 404
-    assert client.get(f"/tickets/{ticket.pk}/timeline/").status_code == 404
-    assert post(client, ticket, "note", {"text": "hi"}).status_code == 404
-    assert not ticket.events.filter(kind=TimelineEvent.Kind.NOTE).exists()
+
+def test_an_agent_of_another_team_gets_a_404_everywhere(client, ticket, teams):
+    """The page, its partials and every action answer 404 and change nothing."""
+    client.force_login(AgentFactory(username="bo", teams=[teams["billing"]]))
+    events_before = ticket.events.count()
+
+    for part in ("", "timeline/", "timeline/?after=0", "header/"):
+        response = client.get(f"/tickets/{ticket.pk}/{part}", **HTMX)
+        assert response.status_code == 404, part
+    for action, data in ACTIONS.items():
+        assert post(client, ticket, action, data).status_code == 404, action
+    assert client.get(f"/queue/rows/{ticket.pk}/").status_code == 204
+
+    assert ticket.events.count() == events_before
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.status, fresh.priority, fresh.assignee_id) == (
+        ticket.status,
+        ticket.priority,
+        ticket.assignee_id,
+    )
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, ticket):
@@ -510,6 +535,9 @@ def test_every_post_needs_the_csrf_token(ticket, tech_agent):
     client.force_login(tech_agent)
     url = f"/tickets/{ticket.pk}/note/"
 
+    for action, data in ACTIONS.items():
+        response = client.post(f"/tickets/{ticket.pk}/{action}/", data, **HTMX)
+        assert response.status_code == 403, action
     refused = client.post(url, {"text": "No token."}, **HTMX)
     client.get(f"/tickets/{ticket.pk}/")
     token = client.cookies["csrftoken"].value

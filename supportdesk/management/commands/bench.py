@@ -1,7 +1,8 @@
 """`manage.py bench`: seed the bench database once, measure, print and save a table.
 
-Measured: ingest through workers, the timeline page, email through ingest_eml, and
-the WhatsApp webhook under load (a real daphne and worker); --skip-* leaves one out.
+Measured: ingest through workers, the timeline page, the agent's queue and ticket
+pages, email through ingest_eml, and the WhatsApp webhook under load (a real daphne
+and worker); --skip-* leaves one out.
 
 Run it through `make bench`, which points DATABASE_URL at a database whose name
 contains "bench" and REDIS_URL at the broker; nothing else is touched.
@@ -13,18 +14,28 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from supportdesk.bench import database, dataset, email_ingest, ingest, timeline, webhook
+from supportdesk.bench import (
+    database,
+    dataset,
+    email_ingest,
+    ingest,
+    pages,
+    timeline,
+    webhook,
+)
 from supportdesk.bench.report import Report
 
 INGEST_TARGET = 250.0
 TIMELINE_P95_TARGET_MS = 50.0
+PAGES_P95_TARGET_MS = 150.0
 WEBHOOK_P95_TARGET_MS = 100.0
 
 
 class Command(BaseCommand):
     help = (
         "Seed the bench data set (once) and measure ingest, timeline latency, "
-        "email ingest through ingest_eml and the WhatsApp webhook under load."
+        "the queue and ticket pages, email ingest through ingest_eml and the "
+        "WhatsApp webhook under load."
     )
 
     def add_arguments(self, parser):
@@ -82,6 +93,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-ingest", action="store_true")
         parser.add_argument("--skip-timeline", action="store_true")
+        parser.add_argument("--skip-pages", action="store_true")
         parser.add_argument("--skip-email", action="store_true")
         parser.add_argument("--skip-webhook", action="store_true")
 
@@ -129,6 +141,8 @@ class Command(BaseCommand):
                 report.add("ingest throughput (submit → routed)", "failed", "", False)
         if not options["skip_timeline"]:
             self._timeline(report, marker, options)
+        if not options["skip_pages"]:
+            self._pages(report, marker, options)
         if not options["skip_email"]:
             try:
                 self._email(report, options)
@@ -225,6 +239,34 @@ class Command(BaseCommand):
             plan.uses_index,
         )
         report.context["keyset_plan"] = plan.plan.splitlines()
+
+    def _pages(self, report: Report, marker, options) -> None:
+        requests = options["requests"]
+        self.say(f"queue and ticket pages: {requests} requests each")
+        result = pages.measure_pages(
+            customer_id=marker.heavy_customer_id, requests=requests
+        )
+        report.context["pages"] = {
+            "team": result.team,
+            "agent": result.agent,
+            "ticket_id": result.ticket_id,
+            "ticket_team": result.ticket_team,
+            "search": {"q": pages.SEARCH_TERM, "channel": pages.SEARCH_CHANNEL},
+        }
+        target = f"< {PAGES_P95_TARGET_MS:.0f} ms"
+        for page in result.pages:
+            report.add(
+                f"{page.label}: p50 / p95",
+                f"{page.p50_ms:.1f} / {page.p95_ms:.1f} ms",
+                target,
+                page.p95_ms < PAGES_P95_TARGET_MS,
+                number=round(page.p95_ms, 2),
+            )
+            report.add(
+                f"{page.label}: SQL queries",
+                f"{page.queries}",
+                number=page.queries,
+            )
 
     def _email(self, report: Report, options) -> None:
         count, inline = options["email_messages"], options["email_inline"]
