@@ -25,7 +25,7 @@ from channels_app.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from channels_app.models import Inbox, InboundRecord
+from channels_app.models import InboundRecord, Inbox
 from customers.actions import do_resolve_sender
 from supportdesk.oncommit import enqueue_on_commit, run_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
@@ -52,7 +52,11 @@ class PayloadTooLargeError(InboundError):
 
 
 def receive_inbound(
-    *, channel: str, payload: bytes, external_id: str = "", inbox: str = "",
+    *,
+    channel: str,
+    payload: bytes,
+    external_id: str = "",
+    inbox: str = "",
     content_type: str = "application/json",
 ) -> tuple[InboundRecord, bool]:
     """Store a raw payload once and queue it for processing.
@@ -72,11 +76,16 @@ def receive_inbound(
     try:
         with guard:
             record = InboundRecord.objects.create(
-                channel=channel, external_id=external_id, inbox=inbox,
-                content_type=content_type, payload=payload,
+                channel=channel,
+                external_id=external_id,
+                inbox=inbox,
+                content_type=content_type,
+                payload=payload,
             )
     except IntegrityError:
-        return InboundRecord.objects.get(channel=channel, external_id=external_id), False
+        return InboundRecord.objects.get(
+            channel=channel, external_id=external_id
+        ), False
     from channels_app.tasks import process_inbound
 
     enqueue_on_commit(process_inbound, record.pk)
@@ -88,7 +97,9 @@ def submit_message(message: InboundMessage) -> tuple[InboundRecord, bool]:
     return receive_inbound(
         channel="api",
         payload=json.dumps(message.to_json()).encode(),
-        external_id=f"{message.channel}:{message.external_id}" if message.external_id else "",
+        external_id=f"{message.channel}:{message.external_id}"
+        if message.external_id
+        else "",
     )
 
 
@@ -100,7 +111,9 @@ def process_inbound(record_id: int) -> InboundRecord:
             if record.status == InboundRecord.Status.PROCESSED:
                 return record
             inbox = _inbox_of(record)
-            items = get_adapter(record.channel).parse(bytes(record.payload), inbox=inbox)
+            items = get_adapter(record.channel).parse(
+                bytes(record.payload), inbox=inbox
+            )
             event_ids = [
                 event.pk
                 for item in items
@@ -149,7 +162,9 @@ def _mark(record: InboundRecord, status: str, *, error: str = "", event_ids=()) 
     record.attempts += 1
     record.processed_at = timezone.now()
     record.event_ids = list(event_ids)
-    record.save(update_fields=["status", "error", "attempts", "processed_at", "event_ids"])
+    record.save(
+        update_fields=["status", "error", "attempts", "processed_at", "event_ids"]
+    )
 
 
 def _mark_after_rollback(record_id: int, status: str, exc: Exception) -> InboundRecord:
@@ -176,6 +191,8 @@ def _check_limits(message: InboundMessage) -> None:
 def _named_ticket(message: InboundMessage, customer) -> Ticket | None:
     """A ticket the message names: by a verified reply token, or by a ticket number
     in its subject when the sender is that ticket's customer."""
+    if not (message.ticket_token or message.subject_ticket):
+        return None
     tickets = Ticket.objects.exclude(status=TicketStatus.CLOSED)
     if message.ticket_token:
         ticket = tickets.filter(pk=message.ticket_token).first()
@@ -230,6 +247,9 @@ def _subject_for(message: InboundMessage, text: str) -> str:
     return (first_line[:77] + "…") if len(first_line) > 80 else first_line
 
 
+# Stored as the ticket's channel: "internal" would pass for the desk's own.
+_INBOUND_CHANNELS = frozenset(Channel.values) - {Channel.INTERNAL}
+
 _EVENT_KINDS = {
     "message_in": TimelineEvent.Kind.MESSAGE_IN,
     "call": TimelineEvent.Kind.CALL,
@@ -248,7 +268,7 @@ def ingest(message: InboundMessage, *, inbox: Inbox | None = None) -> TimelineEv
         # The same provider message was stored before, or arrives through another
         # door at the same time; everything this attempt wrote is rolled back.
         return TimelineEvent.objects.get(
-            channel=message.channel, external_id=message.external_id
+            channel=message.channel, external_id=message.external_id[:255]
         )
 
 
@@ -256,8 +276,7 @@ def ingest(message: InboundMessage, *, inbox: Inbox | None = None) -> TimelineEv
 def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     if not message.channel:
         raise InboundError("the message names no channel")
-    if message.channel not in Channel.values or message.channel == Channel.INTERNAL:
-        # Stored as the ticket's channel: "internal" would pass for the desk's own.
+    if message.channel not in _INBOUND_CHANNELS:
         raise InboundError(f"unknown channel {message.channel[:40]!r}")
     if message.event_kind not in _EVENT_KINDS:
         raise InboundError(f"unknown event kind {message.event_kind[:40]!r}")
@@ -278,9 +297,12 @@ def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
     new_ticket = ticket is None and not message.automated
     if new_ticket:
         ticket = Ticket.objects.create(
-            customer=customer, channel=message.channel,
-            subject=_subject_for(message, text), language=message.language[:16],
-            conversation_key=message.conversation_key[:255], inbox=inbox,
+            customer=customer,
+            channel=message.channel,
+            subject=_subject_for(message, text),
+            language=message.language[:16],
+            conversation_key=message.conversation_key[:255],
+            inbox=inbox,
             last_message_at=occurred_at,
         )
     try:
@@ -288,14 +310,21 @@ def _ingest(message: InboundMessage, inbox: Inbox | None) -> TimelineEvent:
         # back everything the attempt wrote.
         with transaction.atomic(savepoint=False):
             event = TimelineEvent.objects.create(
-                customer=customer, ticket=ticket, channel=message.channel,
-                kind=(TimelineEvent.Kind.SYSTEM if message.automated
-                      else _EVENT_KINDS[message.event_kind]),
+                customer=customer,
+                ticket=ticket,
+                channel=message.channel,
+                kind=(
+                    TimelineEvent.Kind.SYSTEM
+                    if message.automated
+                    else _EVENT_KINDS[message.event_kind]
+                ),
                 inbox=inbox,
                 sender_identity=sender.identity,
                 sender_name=message.sender_name[:200],
-                subject=message.subject[:300], text=text,
-                quoted_text=message.quoted_text, html=clean_html,
+                subject=message.subject[:300],
+                text=text,
+                quoted_text=message.quoted_text,
+                html=clean_html,
                 external_id=message.external_id[:255],
                 metadata={**message.metadata, "replies_to": list(message.replies_to)},
                 occurred_at=occurred_at,
@@ -334,7 +363,9 @@ def _touch_ticket(ticket: Ticket, occurred_at) -> None:
     ticket.save(update_fields=fields)
     if reopened:
         do_append_system_event(
-            customer=ticket.customer, ticket=ticket, kind="status_change",
+            customer=ticket.customer,
+            ticket=ticket,
+            kind="status_change",
             text=f"Status {previous} → open: the customer wrote again.",
             metadata={"from": previous, "to": TicketStatus.OPEN.value},
         )
@@ -348,13 +379,18 @@ def _store_attachments(event: TimelineEvent, message: InboundMessage) -> None:
         if too_large:
             notes.append(
                 f"Attachment {item.name or '(no name)'} is {len(item.content)} bytes, "
-                f"over the {limit}-byte limit: its bytes stay in the raw inbound record."
+                f"over the {limit}-byte limit: its bytes stay in the raw inbound "
+                "record."
             )
         rows.append(
             Attachment(
-                event=event, name=item.name[:255], content_type=item.content_type[:127],
-                size=len(item.content), sha256=item.sha256,
-                content_id=item.content_id[:255], inline=item.inline,
+                event=event,
+                name=item.name[:255],
+                content_type=item.content_type[:127],
+                size=len(item.content),
+                sha256=item.sha256,
+                content_id=item.content_id[:255],
+                inline=item.inline,
                 data=b"" if too_large else item.content,
             )
         )

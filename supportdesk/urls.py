@@ -16,7 +16,11 @@ urlpatterns = [
     path("", views_queue.home, name="home"),
     path("queue/", views_queue.queue, name="queue"),
     path("queue/rows/<int:ticket_id>/", views_queue.queue_row, name="queue-row"),
-    path("customers/<int:customer_id>/", customer_views.timeline, name="customer-timeline"),
+    path(
+        "customers/<int:customer_id>/",
+        customer_views.timeline,
+        name="customer-timeline",
+    ),
     path("tickets/<int:ticket_id>/", include("tickets.views_ticket.urls")),
     path("calls/new/", views_calls.log_call, name="log-call"),
     path("api/v1/calls/", views_calls.CallLogView.as_view(), name="api-calls"),

@@ -3,6 +3,7 @@ import hashlib
 import json
 
 import pytest
+from django.db import OperationalError
 from django.test import TestCase, override_settings
 
 from channels_app.inbound import InboundAttachment, InboundMessage
@@ -15,6 +16,7 @@ from channels_app.ingest import (
 from channels_app.models import InboundRecord
 from customers.models import Customer, Identity
 from tests.helpers import deliver, message
+from tickets import tasks
 from tickets.models import Attachment, Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +55,24 @@ def test_a_first_message_opens_a_ticket_routed_to_the_default_team(teams):
     ticket = Ticket.objects.get()
     assert ticket.team == teams["tech"]
     assert ticket.events.filter(kind="message_in").get().text == "My router"
+
+
+def test_a_ticket_that_cannot_be_routed_at_once_is_queued_for_the_route_task(
+    teams, monkeypatch
+):
+    def deadlocked(*, ticket_id):
+        raise OperationalError("deadlock detected")
+
+    queued = []
+    monkeypatch.setattr(tasks, "do_route_ticket", deadlocked)
+    monkeypatch.setattr(tasks.route_ticket, "delay", lambda *ids: queued.append(ids))
+
+    record = deliver(message("email"))
+
+    assert record.status == InboundRecord.Status.PROCESSED
+    ticket = Ticket.objects.get()
+    assert ticket.routed_at is None
+    assert queued == [(ticket.pk,)]
 
 
 def test_the_same_message_delivered_twice_is_stored_once(teams):

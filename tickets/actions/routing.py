@@ -34,8 +34,10 @@ def _first_text() -> Subquery:
     return Subquery(first.values("text")[:1])
 
 
-def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) -> RouteChange:
-    """Change the owner of a locked ticket and record it, in the caller's transaction."""
+def _move(
+    *, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str
+) -> RouteChange:
+    """Change a locked ticket's owner and record it, in the caller's transaction."""
     from_team = ticket.team
     ticket.team = to_team
     ticket.routed_at = ticket.routed_at or timezone.now()
@@ -47,16 +49,30 @@ def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) 
         fields.append("assignee")
     ticket.save(update_fields=fields)
     change = RouteChange.objects.create(
-        ticket=ticket, from_team=from_team, to_team=to_team, rule=rule, actor=actor,
+        ticket=ticket,
+        from_team=from_team,
+        to_team=to_team,
+        rule=rule,
+        actor=actor,
         reason=reason,
     )
-    verb = f"Moved from {from_team} to {to_team}" if from_team else f"Routed to {to_team}"
+    verb = (
+        f"Moved from {from_team} to {to_team}" if from_team else f"Routed to {to_team}"
+    )
     # Published below, in the one event that announces the move.
     event = do_append_system_event(
-        customer=ticket.customer, ticket=ticket, kind="route_change", author=actor,
-        text=f"{verb}. {reason}", publish=False,
-        metadata={"route_change_id": change.pk, "from_team_id": from_team and from_team.pk,
-                  "to_team_id": to_team.pk, "rule_id": rule and rule.pk},
+        customer=ticket.customer,
+        ticket=ticket,
+        kind="route_change",
+        author=actor,
+        text=f"{verb}. {reason}",
+        publish=False,
+        metadata={
+            "route_change_id": change.pk,
+            "from_team_id": from_team and from_team.pk,
+            "to_team_id": to_team.pk,
+            "rule_id": rule and rule.pk,
+        },
     )
     groups = events.ticket_groups(ticket)
     if from_team:
@@ -81,9 +97,10 @@ def _move(*, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str) 
 @transaction.atomic
 def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
     """Give an unrouted ticket its owning team by the rules. Idempotent."""
+    # An unrouted ticket has no team (a constraint): only its customer is joined.
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("customer", "team")
+        .select_related("customer")
         .annotate(first_text=_first_text())
         .get(pk=ticket_id)
     )
@@ -93,12 +110,15 @@ def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
     if decision is None:
         logger.warning("ticket %s stays unrouted: the desk has no team", ticket.pk)
         return None
-    return _move(ticket=ticket, to_team=decision.team, rule=decision.rule,
-                 reason=decision.reason)
+    return _move(
+        ticket=ticket, to_team=decision.team, rule=decision.rule, reason=decision.reason
+    )
 
 
 @transaction.atomic
-def do_reassign_ticket(*, ticket: Ticket, to_team: Team, actor, reason: str) -> RouteChange | None:
+def do_reassign_ticket(
+    *, ticket: Ticket, to_team: Team, actor, reason: str
+) -> RouteChange | None:
     """A supervisor moves a ticket to another team; the reason is required."""
     if not reason or not reason.strip():
         raise RoutingError("a reassignment needs a reason")
@@ -114,7 +134,12 @@ def do_reassign_ticket(*, ticket: Ticket, to_team: Team, actor, reason: str) -> 
 
 @transaction.atomic
 def do_change_rule_team(
-    *, rule: RoutingRule, team: Team, actor, reroute_open: bool = False, reason: str = ""
+    *,
+    rule: RoutingRule,
+    team: Team,
+    actor,
+    reroute_open: bool = False,
+    reason: str = "",
 ) -> list[RouteChange]:
     """Point a rule at another team; optionally move the open tickets it placed."""
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
@@ -133,6 +158,10 @@ def do_change_rule_team(
         .order_by("pk")
     )
     for ticket in tickets:
-        changes.append(_move(ticket=ticket, to_team=team, rule=rule, actor=actor, reason=why))
-    logger.info("rule %s: %s → %s, %d open tickets moved", rule.pk, old_team, team, len(changes))
+        changes.append(
+            _move(ticket=ticket, to_team=team, rule=rule, actor=actor, reason=why)
+        )
+    logger.info(
+        "rule %s: %s → %s, %d open tickets moved", rule.pk, old_team, team, len(changes)
+    )
     return changes

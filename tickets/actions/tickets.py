@@ -66,8 +66,12 @@ def do_change_status(
     if note:
         text += f" Resolution: {note}"
     do_append_system_event(
-        customer=ticket.customer, ticket=ticket, kind="status_change", author=actor,
-        text=text, metadata={"from": previous, "to": status},
+        customer=ticket.customer,
+        ticket=ticket,
+        kind="status_change",
+        author=actor,
+        text=text,
+        metadata={"from": previous, "to": status},
     )
     _publish_ticket(ticket, status=status)
     return ticket
@@ -75,7 +79,9 @@ def do_change_status(
 
 def do_resolve_ticket(*, ticket: Ticket, actor, resolution_note: str) -> Ticket:
     return do_change_status(
-        ticket=ticket, status=TicketStatus.RESOLVED, actor=actor,
+        ticket=ticket,
+        status=TicketStatus.RESOLVED,
+        actor=actor,
         resolution_note=resolution_note,
     )
 
@@ -91,8 +97,11 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
     ticket.save(update_fields=["assignee", "updated_at"])
     name = (assignee.get_full_name() or assignee.username) if assignee else ""
     do_append_system_event(
-        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.SYSTEM,
-        author=actor, text=f"Assigned to {name}." if assignee else "Unassigned.",
+        customer=ticket.customer,
+        ticket=ticket,
+        kind=TimelineEvent.Kind.SYSTEM,
+        author=actor,
+        text=f"Assigned to {name}." if assignee else "Unassigned.",
         metadata={"assignee_id": assignee.pk if assignee else None},
     )
     _publish_ticket(ticket, assignee_id=assignee.pk if assignee else None)
@@ -110,8 +119,11 @@ def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
     ticket.priority = priority
     ticket.save(update_fields=["priority", "updated_at"])
     do_append_system_event(
-        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.SYSTEM,
-        author=actor, text=f"Priority {previous} → {priority}.",
+        customer=ticket.customer,
+        ticket=ticket,
+        kind=TimelineEvent.Kind.SYSTEM,
+        author=actor,
+        text=f"Priority {previous} → {priority}.",
         metadata={"priority_from": previous, "priority_to": priority},
     )
     _publish_ticket(ticket, priority=priority)
@@ -173,13 +185,23 @@ def do_reply(
     if not text:
         raise TicketActionError("a reply needs some text")
     return queue_outgoing(
-        ticket=ticket, author=author, channel=channel, identity=identity,
-        text=text, html=clean_html,
+        ticket=ticket,
+        author=author,
+        channel=channel,
+        identity=identity,
+        text=text,
+        html=clean_html,
     )
 
 
 def queue_outgoing(
-    *, ticket: Ticket, author, channel: str, identity, text: str, html: str = "",
+    *,
+    ticket: Ticket,
+    author,
+    channel: str,
+    identity,
+    text: str,
+    html: str = "",
     metadata: dict | None = None,
 ) -> TimelineEvent:
     """Store an outgoing message as queued on a locked ticket, count it as the
@@ -188,11 +210,16 @@ def queue_outgoing(
 
     now = timezone.now()
     event = TimelineEvent.objects.create(
-        customer=ticket.customer, ticket=ticket, channel=channel,
+        customer=ticket.customer,
+        ticket=ticket,
+        channel=channel,
         inbox=reply_inbox(ticket, channel),
-        kind=TimelineEvent.Kind.MESSAGE_OUT, author=author,
+        kind=TimelineEvent.Kind.MESSAGE_OUT,
+        author=author,
         sender_name=author.get_full_name() or author.username,
-        subject=ticket.subject, text=text, html=html,
+        subject=ticket.subject,
+        text=text,
+        html=html,
         delivery_status=TimelineEvent.Delivery.QUEUED,
         metadata={"recipient_identity_id": identity.pk, **(metadata or {})},
         occurred_at=now,
@@ -217,6 +244,9 @@ def do_add_note(*, ticket: Ticket, author, text: str) -> TimelineEvent:
     if not text.strip():
         raise TicketActionError("a note needs some text")
     return do_append_system_event(
-        customer=ticket.customer, ticket=ticket, kind=TimelineEvent.Kind.NOTE,
-        author=author, text=text.strip(),
+        customer=ticket.customer,
+        ticket=ticket,
+        kind=TimelineEvent.Kind.NOTE,
+        author=author,
+        text=text.strip(),
     )
