@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from tests.worker import database_url
 
@@ -37,6 +38,9 @@ READY_TIMEOUT_SECONDS = 30
 # How long a page may take to show what the test waits for (a worker's round trip
 # included); a bound for a hung run, not a performance target.
 UI_TIMEOUT_MS = 20_000
+# The same bound for every `expect(...)` assertion: live updates cross a worker, the
+# channel layer and a socket, and a busy machine can take longer than the default.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
