@@ -9,8 +9,12 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from channels_app.adapters import DeliveryRefusedError, OutboundMessage, get_adapter
+from tickets.actions.delivery import (
+    do_record_send_attempt,
+    do_record_send_failure,
+    do_record_sent,
+)
 from tickets.actions.routing import do_route_ticket
-from tickets.actions.timeline import publish_event
 from tickets.models import Ticket, TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -114,18 +118,12 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
             if last:
                 reason = f"gave up after {attempt} attempts: {reason}"
                 return _fail(event, reason), False
-            event.delivery_error = f"attempt {attempt}: {reason}"
-            event.save(update_fields=["delivery_error"])
+            do_record_send_attempt(event=event, error=f"attempt {attempt}: {reason}")
             logger.info("reply %s not sent, will retry: %s", event.pk, reason)
             return event.delivery_status, True
-        event.external_id = external_id or ""
-        event.delivery_status = TimelineEvent.Delivery.SENT
-        event.delivery_error = ""
-        # The earlier messages it answers, as an inbound message keeps them.
-        event.metadata["replies_to"] = list(message.replies_to)
-        fields = ["external_id", "delivery_status", "delivery_error", "metadata"]
-        event.save(update_fields=fields)
-        publish_event(event)
+        do_record_sent(
+            event=event, external_id=external_id, replies_to=message.replies_to
+        )
         return event.delivery_status, False
 
 
@@ -147,9 +145,6 @@ def _conversation_ids(event: TimelineEvent) -> tuple[str, ...]:
 
 
 def _fail(event: TimelineEvent, reason: str) -> str:
-    event.delivery_status = TimelineEvent.Delivery.FAILED
-    event.delivery_error = reason
-    event.save(update_fields=["delivery_status", "delivery_error"])
-    publish_event(event)
+    do_record_send_failure(event=event, reason=reason)
     logger.warning("reply %s failed: %s", event.pk, reason)
     return event.delivery_status

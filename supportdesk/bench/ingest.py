@@ -7,14 +7,12 @@ clock runs from the first submit until every ticket the messages opened is route
 
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
@@ -23,6 +21,7 @@ from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Identity
+from supportdesk.bench.processes import BenchWorkerError, LoggedProcess
 from supportdesk.celery import app
 from tickets.models import Ticket
 
@@ -53,12 +52,7 @@ LINES = (
     ("Opening hours", "Are you open on Sunday?"),
     ("Hallo", "Ich habe eine Frage zu meinem Konto."),
 )
-READY_TIMEOUT = 60
 WARMUP_MESSAGES = 40
-
-
-class BenchWorkerError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -75,15 +69,16 @@ class IngestResult:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-class BenchWorker:
+class BenchWorker(LoggedProcess):
     """A Celery worker subprocess on its own queue, stopped however the bench ends."""
 
+    name = "worker"
+
     def __init__(self, *, queue: str, concurrency: int, log_path: Path, extra_env=None):
+        super().__init__(log_path=log_path)
         self.queue = queue
         self.concurrency = concurrency
-        self.log_path = log_path
         self.extra_env = dict(extra_env or {})
-        self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "BenchWorker":
         env = {
@@ -111,41 +106,12 @@ class BenchWorker:
             "--loglevel=INFO",
             f"--hostname=bench-{self.queue}@%h",
         ]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_ready()
+        self.start(command, env)
+        self.wait_until(lambda: b" ready." in self.log_path.read_bytes())
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchWorkerError(
-                    f"the worker exited with {self.process.returncode}; "
-                    f"see {self.log_path}"
-                )
-            if b" ready." in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise BenchWorkerError(f"the worker was not ready in {READY_TIMEOUT}s")
-
     def __exit__(self, *exc_info) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        self.stop()
         _delete_queue(self.queue)
 
 

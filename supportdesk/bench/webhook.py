@@ -14,19 +14,17 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-
 from channels_app.adapters.meta import SIGNATURE_HEADER, hub_signature
 from channels_app.models import InboundRecord, Inbox
 from supportdesk.bench import http_load
-from supportdesk.bench.ingest import BenchWorker, BenchWorkerError, _fresh_phones
+from supportdesk.bench.ingest import BenchWorker, _fresh_phones
+from supportdesk.bench.processes import LoggedProcess
 from tickets.models import Ticket
 
 INBOX_SLUG = "bench"
@@ -35,7 +33,6 @@ SENDERS = 200
 # As the Procfile's web process has it; --server-env DATABASE_POOL_SIZE=0 compares.
 SERVER_ENV = {"DATABASE_POOL_SIZE": "8"}
 WARMUP_SECONDS = 2.0
-READY_TIMEOUT = 60
 Status = InboundRecord.Status
 DONE = (Status.PROCESSED, Status.FAILED, Status.UNSUPPORTED)
 
@@ -78,16 +75,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class BenchServer:
+class BenchServer(LoggedProcess):
     """daphne serving the desk on a free loopback port, stopped however it ends."""
 
+    name = "web server"
+
     def __init__(self, *, queue: str, log_path: Path, extra_env=None):
+        super().__init__(log_path=log_path)
         self.queue = queue
-        self.log_path = log_path
         self.extra_env = dict(extra_env or {})
         self.host = "127.0.0.1"
         self.port = free_port()
-        self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "BenchServer":
         env = {
@@ -106,47 +104,22 @@ class BenchServer:
             str(self.port),
             "supportdesk.asgi:application",
         ]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_ready()
+        self.start(command, env)
+        self.wait_until(self._answers)
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchWorkerError(
-                    f"daphne exited with {self.process.returncode}; see {self.log_path}"
-                )
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=2)
-            try:
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            time.sleep(0.2)
-        raise BenchWorkerError(f"daphne did not answer in {READY_TIMEOUT}s")
+    def _answers(self) -> bool:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=2)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
 
     def __exit__(self, *exc_info) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        self.stop()
 
 
 class SignedMessages:

@@ -85,3 +85,35 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     event.save(update_fields=["text", "metadata"])
     publish_event(event)
     return event
+
+
+def do_record_sent(
+    *, event: TimelineEvent, external_id: str, replies_to: tuple[str, ...]
+) -> TimelineEvent:
+    """The provider took a reply: keep its id (later reports and replies find the
+    reply by it) and the earlier messages it answers. The caller holds the row lock."""
+    event.external_id = external_id or ""
+    event.delivery_status = Delivery.SENT
+    event.delivery_error = ""
+    event.metadata["replies_to"] = list(replies_to)
+    event.save(
+        update_fields=["external_id", "delivery_status", "delivery_error", "metadata"]
+    )
+    publish_event(event)
+    return event
+
+
+def do_record_send_attempt(*, event: TimelineEvent, error: str) -> TimelineEvent:
+    """An attempt failed and another will follow: the reply stays queued."""
+    event.delivery_error = error[:2000]
+    event.save(update_fields=["delivery_error"])
+    return event
+
+
+def do_record_send_failure(*, event: TimelineEvent, reason: str) -> TimelineEvent:
+    """The reply will not go out: failed, with the reason agents are shown."""
+    event.delivery_status = Delivery.FAILED
+    event.delivery_error = reason[:2000]
+    event.save(update_fields=["delivery_status", "delivery_error"])
+    publish_event(event)
+    return event
