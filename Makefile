@@ -47,12 +47,12 @@ services: install
 
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	CHANNEL_LAYER_PREFIX=test-asgi CELERY_TASK_ALWAYS_EAGER=1 \
+	CHANNEL_LAYER_PREFIX=test-asgi CACHE_KEY_PREFIX=test-cache-$$$$ CELERY_TASK_ALWAYS_EAGER=1 \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk_bench} \
-	REDIS_URL=$(TEST_REDIS_URL) CHANNEL_LAYER_PREFIX=bench-asgi \
+	REDIS_URL=$(TEST_REDIS_URL) CHANNEL_LAYER_PREFIX=bench-asgi CACHE_KEY_PREFIX=bench-cache \
 	$(BIN)/python manage.py bench $(BENCH_ARGS)
 
 lint: install

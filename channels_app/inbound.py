@@ -74,6 +74,16 @@ class CallRecording:
 
 
 @dataclass(frozen=True)
+class ConversationRating:
+    """A customer's rating (1 to 5, with a comment) of a resolved ticket."""
+
+    channel: str
+    ticket_id: int
+    score: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: str
     external_id: str

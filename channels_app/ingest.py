@@ -19,6 +19,7 @@ from django.utils import timezone
 from channels_app.adapters import get_adapter
 from channels_app.inbound import (
     CallRecording,
+    ConversationRating,
     DeliveryUpdate,
     InboundError,
     InboundMessage,
@@ -31,6 +32,7 @@ from supportdesk.oncommit import enqueue_on_commit, run_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.calls import do_attach_call_recording
 from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
+from tickets.actions.ratings import do_rate_ticket
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import (
     OPEN_STATUSES,
@@ -111,14 +113,13 @@ def process_inbound(record_id: int) -> InboundRecord:
             if record.status == InboundRecord.Status.PROCESSED:
                 return record
             inbox = _inbox_of(record)
-            items = get_adapter(record.channel).parse(
-                bytes(record.payload), inbox=inbox
-            )
-            event_ids = [
-                event.pk
-                for item in items
-                if (event := _APPLY[type(item)](item, inbox)) is not None
-            ]
+            adapter = get_adapter(record.channel)
+            event_ids = []
+            for item in adapter.parse(bytes(record.payload), inbox=inbox):
+                event = _APPLY[type(item)](item, inbox)
+                if event is not None:
+                    adapter.applied(item, event)
+                    event_ids.append(event.pk)
             _mark(record, InboundRecord.Status.PROCESSED, event_ids=event_ids)
             return record
     except UnsupportedEventError as exc:
@@ -152,6 +153,12 @@ _APPLY = {
     MessageRevision: lambda revision, inbox: do_apply_revision(revision=revision),
     CallRecording: lambda recording, inbox: do_attach_call_recording(
         recording=recording
+    ),
+    ConversationRating: lambda rating, inbox: do_rate_ticket(
+        ticket_id=rating.ticket_id,
+        score=rating.score,
+        comment=rating.comment,
+        channel=rating.channel,
     ),
 }
 

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 
@@ -123,3 +125,89 @@ class ImapCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inbox.slug}/{self.folder}: {self.uidvalidity}:{self.last_uid}"
+
+
+class ChatVisitor(models.Model):
+    """One browser, or one verified user of the host site, chatting through a chat
+    inbox. Everything the widget shows this visitor is a numbered ChatEntry.
+
+    The visitor's web identity is `identity_value`; the customer behind it is found
+    through that identity, so merges move the visitor along with it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="visitors")
+    # Set only from a verified HMAC of the host site's user id.
+    external_user_id = models.CharField(max_length=255, blank=True)
+    identity_value = models.CharField(max_length=320, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    # The last entry numbered for this visitor: entries are 1..last_seq, no gaps.
+    last_seq = models.PositiveIntegerField(default=0)
+    # Up to which entry agents have read the visitor's messages, and the visitor
+    # the agents' ones.
+    agent_read_seq = models.PositiveIntegerField(default=0)
+    visitor_read_seq = models.PositiveIntegerField(default=0)
+    visitor_delivered_seq = models.PositiveIntegerField(default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbox", "external_user_id"],
+                condition=~models.Q(external_user_id=""),
+                name="chat_visitor_unique_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or f"visitor {str(self.public_id)[:8]}"
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.external_user_id)
+
+
+class ChatEntry(models.Model):
+    """One numbered item of a visitor's chat: a message either way, a resolution,
+    a rating. The widget replays entries by number, so none is lost or doubled."""
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message"
+        RESOLVED = "resolved", "Resolved"
+        RATING = "rating", "Rating"
+
+    visitor = models.ForeignKey(
+        ChatVisitor, on_delete=models.CASCADE, related_name="entries"
+    )
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    event = models.OneToOneField(
+        "tickets.TimelineEvent",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chat_entry",
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["visitor", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visitor", "seq"], name="chat_entry_unique_seq"
+            ),
+        ]
+        verbose_name_plural = "chat entries"
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id}#{self.seq} {self.kind}"

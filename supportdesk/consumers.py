@@ -5,10 +5,15 @@ Client messages (JSON):
                                                who else is on it (if permitted)
   {"action": "unwatch_ticket"}
   {"action": "typing", "ticket_id": N, "typing": true|false}
+  {"action": "seen", "ticket_id": N}           the agent has read the watched
+                                               ticket's chat so far
+  {"action": "ping"}                           keeps the agent shown as online
 Server messages: the desk's event dicts (supportdesk/events.py), and
   {"type": "watching", "ticket_id": N}
   {"type": "presence", "ticket_id", "agent_id", "name", "state"}
       state: "viewing" | "typing" | "left"
+  {"type": "visitor_typing", "ticket_id", "typing", "name"}   a chat visitor
+  {"type": "pong"}
   {"type": "error", "action": ..., "error": "not_found" | "invalid" | ...}
 """
 
@@ -17,6 +22,9 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from channels_app.widget import agents as chat_agents
+from channels_app.widget import presence
+from channels_app.widget.entries import widget_group
 from supportdesk import events
 from tickets.models import Ticket
 from tickets.selectors import realtime_groups_for, ticket_for_agent
@@ -42,6 +50,24 @@ def _groups_for(user) -> list[str]:
 
 
 @database_sync_to_async
+def _touch(user) -> None:
+    presence.touch_agent(user.pk)
+
+
+@database_sync_to_async
+def _chat_visitor_group(ticket: Ticket) -> str | None:
+    visitor = chat_agents.visitor_of_ticket(ticket)
+    return widget_group(visitor.public_id) if visitor else None
+
+
+@database_sync_to_async
+def _mark_chat_read(ticket_id: int) -> None:
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is not None:
+        chat_agents.do_mark_chat_read(ticket=ticket)
+
+
+@database_sync_to_async
 def _watchable(user, ticket_id: int) -> Ticket | None:
     try:
         return ticket_for_agent(user, ticket_id)
@@ -59,11 +85,14 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.watched: tuple[int, list[str]] | None = None
+        # The widget group of the watched ticket's chat visitor, if it has one.
+        self.visitor_group: str | None = None
         self.seen: deque[str] = deque(maxlen=SEEN_IDS)
         self.joined = await _groups_for(user)
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        await _touch(user)
 
     async def disconnect(self, code):
         if not hasattr(self, "user"):
@@ -79,6 +108,8 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             "watch_ticket": self._action_watch,
             "unwatch_ticket": self._action_unwatch,
             "typing": self._action_typing,
+            "seen": self._action_seen,
+            "ping": self._action_ping,
         }.get(action)
         if handler is None:
             await self._error(action, "unknown_action")
@@ -107,8 +138,11 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.watched = (ticket.pk, groups)
+        self.visitor_group = await _chat_visitor_group(ticket)
         await self.send_json({"type": "watching", "ticket_id": ticket.pk})
         await self._announce("viewing", hello=True)
+        if self.visitor_group:
+            await _mark_chat_read(ticket.pk)
 
     async def _action_unwatch(self, content):
         await self._unwatch()
@@ -118,15 +152,45 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         if self.watched is None or ticket_id != self.watched[0]:
             await self._error("typing", "not_watching", ticket_id=ticket_id)
             return
-        await self._announce("typing" if content.get("typing", True) else "viewing")
+        typing = bool(content.get("typing", True))
+        await self._announce("typing" if typing else "viewing")
+        if self.visitor_group:
+            await self.channel_layer.group_send(
+                self.visitor_group,
+                {
+                    "type": events.LAYER_MESSAGE_TYPE,
+                    "event": chat_agents.typing_event(agent=self.user, typing=typing),
+                },
+            )
+
+    async def _action_seen(self, content):
+        ticket_id = _ticket_id(content)
+        if self.watched is None or ticket_id != self.watched[0]:
+            await self._error("seen", "not_watching", ticket_id=ticket_id)
+            return
+        if self.visitor_group:
+            await _mark_chat_read(ticket_id)
+
+    async def _action_ping(self, content):
+        await _touch(self.user)
+        await self.send_json({"type": "pong"})
 
     async def _unwatch(self):
         if self.watched is None:
             return
         await self._announce("left")
+        if self.visitor_group:
+            await self.channel_layer.group_send(
+                self.visitor_group,
+                {
+                    "type": events.LAYER_MESSAGE_TYPE,
+                    "event": chat_agents.typing_event(agent=self.user, typing=False),
+                },
+            )
         for group in self.watched[1]:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.watched = None
+        self.visitor_group = None
 
     async def _announce(self, state: str, *, hello: bool = False):
         ticket_id = self.watched[0]

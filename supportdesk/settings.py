@@ -144,6 +144,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --------------------------------------------------------------------------- cache
+# Rate-limit counters live here, so with several processes they must be shared.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="desk"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # -------------------------------------------------------------------------- celery
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
@@ -199,7 +212,7 @@ TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=50)
 # Channel adapters by key; the in-memory adapter records what would be sent.
 CHANNEL_ADAPTERS = {
     "api": "channels_app.adapters.api.ApiAdapter",
-    "chat": "channels_app.adapters.memory.MemoryAdapter",
+    "chat": "channels_app.adapters.chat.ChatAdapter",
     "telegram": "channels_app.adapters.telegram.TelegramAdapter",
     "twilio-sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
     "twilio-voice": "channels_app.adapters.twilio_voice.TwilioVoiceAdapter",
@@ -306,6 +319,35 @@ TELEGRAM_API_BASE_URL = env.str(
 )
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 PROVIDER_API_TIMEOUT_SECONDS = env.float("PROVIDER_API_TIMEOUT_SECONDS", default=20.0)
+
+# ------------------------------------------------------------------- chat widget
+# A visitor's token lasts this long in their browser; a verified visitor's (a
+# logged-in user of the host site) only as long as the inbox's identity_max_age.
+WIDGET_TOKEN_MAX_AGE_DAYS = env.int("WIDGET_TOKEN_MAX_AGE_DAYS", default=365)
+# How old a host site's signed user id may be, unless the inbox sets its own.
+WIDGET_IDENTITY_MAX_AGE_SECONDS = env.int(
+    "WIDGET_IDENTITY_MAX_AGE_SECONDS", default=24 * 3600
+)
+WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=5000)
+WIDGET_MAX_UPLOAD_BYTES = env.int("WIDGET_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+WIDGET_UPLOAD_TYPES = env.list(
+    "WIDGET_UPLOAD_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+    ],
+)
+# Limits per visitor ("count/seconds"): messages, new conversations; new
+# visitors per client address.
+WIDGET_RATE_MESSAGES = env.str("WIDGET_RATE_MESSAGES", default="30/60")
+WIDGET_RATE_CONVERSATIONS = env.str("WIDGET_RATE_CONVERSATIONS", default="6/3600")
+WIDGET_RATE_VISITORS = env.str("WIDGET_RATE_VISITORS", default="60/3600")
+# An agent's desk or a visitor's widget not heard from for this long is away.
+WIDGET_ONLINE_SECONDS = env.int("WIDGET_ONLINE_SECONDS", default=75)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -29,6 +29,8 @@ urlpatterns = [
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
     # Providers' inbound mail: /anymail/<provider>/inbound/ (see settings.ANYMAIL).
     path("anymail/", include("anymail.urls")),
+    # The customer chat widget's iframe, session, uploads and files.
+    path("widget/", include("channels_app.widget.urls")),
     # Supervisors' pages: rules, teams, audit, customers.
     path("supervisor/", include("tickets.views_supervisor.urls")),
     path("healthz", health, name="health"),

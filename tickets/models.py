@@ -49,6 +49,9 @@ class Agent(AbstractUser):
     teams = models.ManyToManyField(
         Team, through="TeamMembership", related_name="agents", blank=True
     )
+    # When a desk socket of this agent last spoke: the chat widget tells visitors
+    # whether anyone is there to answer.
+    desk_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     @property
     def is_supervisor(self) -> bool:
@@ -189,6 +192,7 @@ class TimelineEvent(models.Model):
         STATUS_CHANGE = "status_change", "Status change"
         ROUTE_CHANGE = "route_change", "Route change"
         MERGE = "merge", "Merge"
+        RATING = "rating", "Customer rating"
         SYSTEM = "system", "System"
 
     class Delivery(models.TextChoices):
@@ -314,3 +318,30 @@ class RouteChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.from_team_id} → {self.to_team_id}"
+
+
+class TicketRating(models.Model):
+    """The customer's satisfaction rating (CSAT, 1 to 5) of a resolved ticket.
+
+    One per ticket: rating again after a later resolution replaces it, and the
+    timeline keeps every rating given.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="rating"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.score}/5"

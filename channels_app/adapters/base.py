@@ -69,3 +69,11 @@ class ChannelAdapter:
     def send(self, message: OutboundMessage, *, inbox=None) -> str:
         """Hand a message to the provider; return the provider's id for it."""
         raise NotImplementedError
+
+    def applied(self, item, event) -> None:
+        """Called in the processing transaction once a parsed item has written or
+        changed `event`; adapters that keep state of their own record it here."""
+
+    def ticket_status_changed(self, *, ticket, previous: str) -> None:
+        """Called in the transaction that changed the status of a ticket opened on
+        this adapter's channel, for channels that tell the customer."""

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app.adapters import UnknownChannelError, get_adapter
 from channels_app.windows import reply_window_refusal
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
@@ -35,7 +36,14 @@ def _locked(ticket: Ticket) -> Ticket:
     )
 
 
-def _publish_ticket(ticket: Ticket, **fields) -> None:
+def channel_adapter(channel: str):
+    try:
+        return get_adapter(channel)
+    except UnknownChannelError:
+        return None
+
+
+def publish_ticket_update(ticket: Ticket, **fields) -> None:
     publish_on_commit(
         {"type": events.TICKET_UPDATED, "ticket_id": ticket.pk, **fields},
         events.ticket_groups(ticket),
@@ -73,7 +81,10 @@ def do_change_status(
         text=text,
         metadata={"from": previous, "to": status},
     )
-    _publish_ticket(ticket, status=status)
+    publish_ticket_update(ticket, status=status)
+    if adapter := channel_adapter(ticket.channel):
+        # The chat widget tells the customer and offers a rating, say.
+        adapter.ticket_status_changed(ticket=ticket, previous=previous)
     return ticket
 
 
@@ -104,7 +115,7 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
         text=f"Assigned to {name}." if assignee else "Unassigned.",
         metadata={"assignee_id": assignee.pk if assignee else None},
     )
-    _publish_ticket(ticket, assignee_id=assignee.pk if assignee else None)
+    publish_ticket_update(ticket, assignee_id=assignee.pk if assignee else None)
     return ticket
 
 
@@ -126,7 +137,7 @@ def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
         text=f"Priority {previous} → {priority}.",
         metadata={"priority_from": previous, "priority_to": priority},
     )
-    _publish_ticket(ticket, priority=priority)
+    publish_ticket_update(ticket, priority=priority)
     return ticket
 
 

@@ -1,0 +1,278 @@
+"""The visitor's WebSocket, /ws/widget/<slug>/.
+
+The handshake is refused (403) unless the page's Origin is the desk's own iframe or
+a site the inbox allows. The token comes in the first message, never in the URL;
+the server decides from it the one group the socket joins: the visitor's own.
+
+Client messages: hello, message, typing, receipt, rate, history, ping.
+Server messages: ready, entry, synced, history, ack, typing, read, pong, error.
+The full contract, with every field, is in the README's "Chat widget" section.
+"""
+
+import asyncio
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from channels_app.models import Inbox
+from channels_app.widget import door, entries, presence
+from channels_app.widget.origins import origin_allowed
+from channels_app.widget.tokens import visitor_for_token
+from tickets.models import OPEN_STATUSES, Ticket
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NO_HELLO = 4408
+HELLO_TIMEOUT_SECONDS = 10
+# A reconnecting widget gets everything it missed; a new page load gets the newest.
+FIRST_PAGE = 50
+HISTORY_PAGE = 50
+PRESENCE_MESSAGE_TYPE = "desk.presence"
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+@database_sync_to_async
+def _inbox(slug: str) -> Inbox | None:
+    return Inbox.objects.filter(
+        adapter=Inbox.Adapter.CHAT, slug=slug, enabled=True
+    ).first()
+
+
+@database_sync_to_async
+def _visitor(token, inbox):
+    visitor = visitor_for_token(token, inbox)
+    if visitor is not None:
+        presence.touch_visitor(visitor.pk)
+    return visitor
+
+
+@database_sync_to_async
+def _refresh(visitor):
+    visitor.refresh_from_db()
+    return visitor
+
+
+@database_sync_to_async
+def _run(function, **kwargs):
+    return function(**kwargs)
+
+
+@database_sync_to_async
+def _open_ticket_id(visitor) -> int | None:
+    return (
+        Ticket.objects.filter(
+            conversation_key=entries.visitor_conversation_key(visitor),
+            channel="chat",
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+class WidgetConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.visitor = None
+        self.sent_seq = 0
+        self.inbox = await _inbox(self.scope["url_route"]["kwargs"]["slug"])
+        allowed = self.inbox is not None and origin_allowed(
+            self.inbox,
+            _header(self.scope, b"origin"),
+            host_header=_header(self.scope, b"host"),
+            secure=self.scope.get("scheme") == "wss",
+        )
+        if not allowed:
+            await self.close()  # before accept: the handshake gets a 403
+            return
+        await self.accept()
+        self.hello_deadline = asyncio.get_running_loop().call_later(
+            HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._no_hello())
+        )
+
+    async def _no_hello(self):
+        if self.visitor is None:
+            await self.close(code=CLOSE_NO_HELLO)
+
+    async def disconnect(self, code):
+        if getattr(self, "hello_deadline", None):
+            self.hello_deadline.cancel()
+        if self.visitor is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await _run(presence.visitor_left, visitor_id=self.visitor.pk)
+
+    # ------------------------------------------------------------ from the widget
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            await self._error("invalid", "A message is a JSON object.")
+            return
+        kind = content.get("type")
+        if self.visitor is None:
+            if kind != "hello":
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+            await self._hello(content)
+            return
+        handler = {
+            "message": self._message,
+            "typing": self._typing,
+            "receipt": self._receipt,
+            "rate": self._rate,
+            "history": self._history,
+            "ping": self._ping,
+        }.get(kind)
+        if handler is None:
+            await self._error("invalid", f"Unknown message type {str(kind)[:40]!r}.")
+            return
+        try:
+            await handler(content)
+        except door.RefusedError as refusal:
+            await self.send_json(
+                {**refusal.as_dict(), "client_id": content.get("client_id")}
+                if kind == "message"
+                else refusal.as_dict()
+            )
+
+    async def _hello(self, content):
+        visitor = await _visitor(content.get("token"), self.inbox)
+        if visitor is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.hello_deadline.cancel()
+        self.visitor = visitor
+        self.group = entries.widget_group(visitor.public_id)
+        # Joined before reading: whatever commits from now on reaches this socket,
+        # and the numbers keep anything from being shown twice.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        visitor = await _refresh(visitor)
+        agents_online = await _run(presence.agents_online)
+        last_seq = content.get("last_seq")
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int):
+            last_seq = 0
+        last_seq = max(0, min(last_seq, visitor.last_seq))
+        await self.send_json(
+            {
+                "type": "ready",
+                "visitor": {
+                    "name": visitor.name,
+                    "email": visitor.email,
+                    "verified": visitor.verified,
+                },
+                "agents_online": agents_online,
+                "agent_read_seq": visitor.agent_read_seq,
+                "last_seq": visitor.last_seq,
+            }
+        )
+        if last_seq == 0:
+            batch, has_more = await _run(
+                entries.entries_before,
+                visitor=visitor,
+                before=visitor.last_seq + 1,
+                limit=FIRST_PAGE,
+            )
+        else:
+            batch, has_more = (
+                await _run(
+                    entries.entries_between,
+                    visitor=visitor,
+                    after=last_seq,
+                    upto=visitor.last_seq,
+                ),
+                False,
+            )
+        for entry in batch:
+            await self.send_json({"type": "entry", "entry": entry})
+        self.sent_seq = visitor.last_seq
+        await self.send_json(
+            {"type": "synced", "last_seq": self.sent_seq, "has_more": has_more}
+        )
+
+    async def _message(self, content):
+        record, created = await _run(
+            door.receive_message,
+            visitor=self.visitor,
+            data=content,
+            host=str(content.get("host") or ""),
+        )
+        await self.send_json(
+            {"type": "ack", "client_id": content["client_id"], "duplicate": not created}
+        )
+
+    async def _typing(self, content):
+        ticket_id = await _open_ticket_id(self.visitor)
+        if ticket_id is None:
+            return
+        await self.channel_layer.group_send(
+            f"presence.{ticket_id}",
+            {
+                "type": PRESENCE_MESSAGE_TYPE,
+                "sender": self.channel_name,
+                "hello": False,
+                "event": {
+                    "type": "visitor_typing",
+                    "ticket_id": ticket_id,
+                    "typing": bool(content.get("typing", True)),
+                    "name": self.visitor.name or "Visitor",
+                },
+            },
+        )
+
+    async def _receipt(self, content):
+        await _run(
+            door.receive_receipt,
+            visitor=self.visitor,
+            upto=content.get("seq"),
+            read=bool(content.get("read")),
+        )
+
+    async def _rate(self, content):
+        await _run(door.receive_rating, visitor=self.visitor, data=content)
+
+    async def _history(self, content):
+        before = content.get("before")
+        if isinstance(before, bool) or not isinstance(before, int):
+            raise door.RefusedError("invalid", "History needs a 'before' number.")
+        batch, has_more = await _run(
+            entries.entries_before,
+            visitor=self.visitor,
+            before=before,
+            limit=HISTORY_PAGE,
+        )
+        await self.send_json(
+            {"type": "history", "entries": batch, "has_more": has_more}
+        )
+
+    async def _ping(self, content):
+        await _run(presence.touch_visitor, visitor_id=self.visitor.pk)
+        await self.send_json({"type": "pong"})
+
+    async def _error(self, code: str, message: str):
+        await self.send_json({"type": "error", "error": code, "message": message})
+
+    # ------------------------------------------------------------- from the layer
+    async def desk_event(self, message):
+        event = message["event"]
+        if event.get("type") != entries.ENTRY_EVENT:
+            await self.send_json(event)
+            return
+        seq = event["entry"]["seq"]
+        if seq <= self.sent_seq:
+            return
+        if seq > self.sent_seq + 1:
+            # Publications of neighbouring entries can overtake each other; the
+            # database has every entry up to this one, committed in order.
+            missing = await _run(
+                entries.entries_between,
+                visitor=self.visitor,
+                after=self.sent_seq,
+                upto=seq - 1,
+            )
+            for entry in missing:
+                await self.send_json({"type": "entry", "entry": entry})
+        await self.send_json(event)
+        self.sent_seq = seq

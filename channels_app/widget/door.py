@@ -1,0 +1,171 @@
+"""The widget's door: what a visitor sends is checked, stored raw, then queued,
+like a provider's webhook. Nothing here writes to a timeline."""
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from channels_app.adapters.chat import CLIENT_ID
+from channels_app.ingest import receive_inbound
+from channels_app.models import ChatVisitor, InboundRecord
+from channels_app.widget.entries import visitor_conversation_key
+from supportdesk.ratelimit import hit
+from tickets.models import OPEN_STATUSES, Ticket
+
+
+class RefusedError(Exception):
+    """Input the widget gets back as an error; `code` is stable, the text says why."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+    def as_dict(self) -> dict:
+        error = {"type": "error", "error": self.code, "message": str(self)}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return error
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content_type: str
+    content: bytes
+
+
+def _store(
+    visitor: ChatVisitor, kind: str, data: dict, external_id: str, **extra
+) -> tuple[InboundRecord, bool]:
+    envelope = {
+        "visitor": visitor.public_id.hex,
+        "kind": kind,
+        "received_at": timezone.now().isoformat(),
+        "name": visitor.name,
+        "email": visitor.email,
+        "data": data,
+        **extra,
+    }
+    return receive_inbound(
+        channel="chat",
+        payload=json.dumps(envelope).encode(),
+        external_id=external_id,
+        inbox=visitor.inbox.slug,
+    )
+
+
+def _limit(key: str, spec: str, what: str) -> None:
+    retry_after = hit(key, spec)
+    if retry_after is not None:
+        raise RefusedError(
+            "rate_limited",
+            f"Too many {what}; try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
+
+
+def receive_message(
+    *, visitor: ChatVisitor, data: dict, host: str = "", uploads=()
+) -> tuple[InboundRecord, bool]:
+    """Store a visitor's message once per client id; a resend returns the record
+    stored the first time, and counts against no limit."""
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+        raise RefusedError("invalid", "A message needs a client_id of 1-64 letters.")
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise RefusedError("invalid", "A message's text is a string.")
+    if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
+        raise RefusedError(
+            "too_long",
+            f"A message is at most {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
+        )
+    if not text.strip() and not uploads:
+        raise RefusedError("invalid", "A message needs some text or a file.")
+    external_id = f"{visitor.public_id.hex}:{client_id}"
+    stored = InboundRecord.objects.filter(channel="chat", external_id=external_id)
+    if stored.exists():
+        return stored.get(), False
+    _limit(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
+    opens_conversation = not Ticket.objects.filter(
+        conversation_key=visitor_conversation_key(visitor),
+        channel="chat",
+        status__in=OPEN_STATUSES,
+    ).exists()
+    if opens_conversation:
+        _limit(
+            f"widget-conv:{visitor.pk}",
+            settings.WIDGET_RATE_CONVERSATIONS,
+            "new conversations",
+        )
+    return _store(
+        visitor,
+        "message",
+        {"client_id": client_id, "text": text},
+        external_id,
+        host=host[:200],
+        attachments=[
+            {
+                "name": upload.name,
+                "content_type": upload.content_type,
+                "content": base64.b64encode(upload.content).decode("ascii"),
+            }
+            for upload in uploads
+        ],
+    )
+
+
+def receive_receipt(*, visitor: ChatVisitor, upto: int, read: bool) -> bool:
+    """The widget has the agents' messages up to `upto` (and has shown them when
+    `read`). Stored only when it moves the visitor's marks forward."""
+    if isinstance(upto, bool) or not isinstance(upto, int) or upto < 1:
+        raise RefusedError("invalid", "A receipt names an entry number.")
+    upto = min(upto, visitor.last_seq)
+    data = {}
+    for status, field in (
+        ("delivered", "visitor_delivered_seq"),
+        ("read", "visitor_read_seq"),
+    ):
+        if status == "read" and not read:
+            continue
+        before = getattr(visitor, field)
+        # Conditional, so two tabs of one visitor store a range once.
+        moved = ChatVisitor.objects.filter(
+            pk=visitor.pk, **{f"{field}__lt": upto}
+        ).update(**{field: upto})
+        if moved:
+            data[status], data[f"{status}_from"] = upto, before
+            setattr(visitor, field, upto)
+    if not data:
+        return False
+    _store(
+        visitor,
+        "receipt",
+        data,
+        f"{visitor.public_id.hex}:receipt:{data.get('delivered_from', '')}-"
+        f"{data.get('delivered', '')}:{data.get('read_from', '')}-"
+        f"{data.get('read', '')}",
+    )
+    return True
+
+
+def receive_rating(*, visitor: ChatVisitor, data: dict) -> tuple[InboundRecord, bool]:
+    seq, score = data.get("seq"), data.get("score")
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise RefusedError("invalid", "A rating names the resolved entry's number.")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise RefusedError("invalid", "A rating is a whole number from 1 to 5.")
+    comment = data.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > 2000:
+        raise RefusedError("too_long", "A rating comment is at most 2000 characters.")
+    _limit(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
+    clean = {"seq": seq, "score": score, "comment": comment}
+    digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
+    return _store(
+        visitor, "rating", clean, f"{visitor.public_id.hex}:rating:{seq}:{digest[:16]}"
+    )

@@ -1,0 +1,293 @@
+"""The widget's HTTP side: the iframe page, the visitor's session, uploads and
+files. The iframe calls these from the desk's own origin; the visitor's token
+travels in the X-Widget-Token header."""
+
+import json
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from channels_app.models import ChatVisitor, Inbox
+from channels_app.widget import door, presence
+from channels_app.widget.entries import attachment_signature_valid
+from channels_app.widget.origins import allowed_origins
+from channels_app.widget.tokens import (
+    IdentityRefusedError,
+    check_user_identity,
+    issue_token,
+    visitor_for_token,
+)
+from customers.identities import InvalidIdentityError, normalise_email
+from supportdesk.ratelimit import hit
+from tickets.models import Attachment
+
+TOKEN_HEADER = "HTTP_X_WIDGET_TOKEN"
+DEFAULTS = {
+    "title": "Support",
+    "greeting": "Hi! How can we help?",
+    "color": "#1f6feb",
+    "position": "right",
+    "name_field": "required",
+    "email_field": "optional",
+}
+
+
+def _chat_inbox(slug: str) -> Inbox:
+    inbox = Inbox.objects.filter(
+        adapter=Inbox.Adapter.CHAT, slug=slug, enabled=True
+    ).first()
+    if inbox is None:
+        raise Http404("no such chat")
+    return inbox
+
+
+def widget_settings(inbox: Inbox) -> dict:
+    """The inbox's look and pre-chat fields, with defaults for what it leaves out."""
+    config = {
+        key: inbox.config.get(key) or default for key, default in DEFAULTS.items()
+    }
+    if config["position"] not in ("left", "right"):
+        config["position"] = "right"
+    for field in ("name_field", "email_field"):
+        if config[field] not in ("required", "optional"):
+            config[field] = DEFAULTS[field]
+    return config
+
+
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    response = JsonResponse({"error": code, "message": message, **extra}, status=status)
+    if "retry_after" in extra:
+        response["Retry-After"] = str(extra["retry_after"])
+    return response
+
+
+@require_GET
+@xframe_options_exempt
+def frame(request, slug):
+    inbox = _chat_inbox(slug)
+    origins = allowed_origins(inbox)
+    config = {
+        "inbox": inbox.slug,
+        **widget_settings(inbox),
+        "session_url": reverse("widget-session", kwargs={"slug": inbox.slug}),
+        "upload_url": reverse("widget-upload", kwargs={"slug": inbox.slug}),
+        "socket_url": f"/ws/widget/{inbox.slug}/",
+        "max_upload_bytes": settings.WIDGET_MAX_UPLOAD_BYTES,
+        "upload_types": settings.WIDGET_UPLOAD_TYPES,
+        "max_message_chars": settings.WIDGET_MAX_MESSAGE_CHARS,
+        "allowed_origins": origins,
+        "loader_url": static("widget/loader.js"),
+    }
+    response = render(request, "widget/frame.html", {"widget_config": config})
+    # Only the inbox's sites may frame the widget; its page runs only its own code.
+    response["Content-Security-Policy"] = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self' ws: wss:",
+            "frame-ancestors " + " ".join(["'self'", *origins]),
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise door.RefusedError("invalid", "The body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise door.RefusedError("invalid", "The body is a JSON object.")
+    return body
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@csrf_exempt
+@require_POST
+def session(request, slug):
+    """Who the visitor is: the token's visitor, a verified user's, or a new one."""
+    inbox = _chat_inbox(slug)
+    try:
+        body = _json_body(request)
+        name, email = _profile(body)
+        user = body.get("user")
+        current = visitor_for_token(request.META.get(TOKEN_HEADER, ""), inbox)
+        if user:
+            visitor = _verified_visitor(inbox, check_user_identity(inbox, user))
+        elif current is not None and not current.verified:
+            visitor = current
+        else:
+            # No token, or a verified visitor's token without the host site saying
+            # who is signed in now (a shared computer): a new anonymous visitor.
+            _limit_new_visitors(request)
+            visitor = ChatVisitor.objects.create(
+                inbox=inbox, identity_value=f"visitor:{uuid.uuid4().hex}"
+            )
+    except IdentityRefusedError as exc:
+        return _error(403, "identity_refused", str(exc))
+    except door.RefusedError as refusal:
+        status = 429 if refusal.code == "rate_limited" else 400
+        extra = {"retry_after": refusal.retry_after} if refusal.retry_after else {}
+        return _error(status, refusal.code, str(refusal), **extra)
+    _update_profile(visitor, name=name, email=email)
+    config = widget_settings(inbox)
+    return JsonResponse(
+        {
+            "token": issue_token(visitor),
+            "visitor": {
+                "name": visitor.name,
+                "email": visitor.email,
+                "verified": visitor.verified,
+                "needs_prechat": not visitor.name
+                and config["name_field"] == "required"
+                or not visitor.email
+                and config["email_field"] == "required",
+            },
+            "agents_online": presence.agents_online(),
+        }
+    )
+
+
+def _profile(body: dict) -> tuple[str, str]:
+    name = body.get("name") or ""
+    email = body.get("email") or ""
+    if not isinstance(name, str) or not isinstance(email, str):
+        raise door.RefusedError("invalid", "Name and email are text.")
+    name = " ".join(name.split())[:200]
+    if email:
+        try:
+            email = normalise_email(email)
+        except InvalidIdentityError:
+            raise door.RefusedError(
+                "invalid", "That email address is not valid."
+            ) from None
+    return name, email
+
+
+def _limit_new_visitors(request) -> None:
+    retry_after = hit(
+        f"widget-visitors:{_client_address(request)}", settings.WIDGET_RATE_VISITORS
+    )
+    if retry_after is not None:
+        raise door.RefusedError(
+            "rate_limited",
+            f"Too many new chats from here; try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
+
+
+def _verified_visitor(inbox: Inbox, user_id: str) -> ChatVisitor:
+    existing = ChatVisitor.objects.filter(inbox=inbox, external_user_id=user_id)
+    visitor = existing.first()
+    if visitor is not None:
+        return visitor
+    try:
+        with transaction.atomic():
+            return ChatVisitor.objects.create(
+                inbox=inbox,
+                external_user_id=user_id,
+                identity_value=f"{inbox.slug}:user:{user_id}",
+            )
+    except IntegrityError:  # the same user's other tab was first
+        return existing.get()
+
+
+def _update_profile(visitor: ChatVisitor, *, name: str, email: str) -> None:
+    fields = []
+    if name and name != visitor.name:
+        visitor.name = name
+        fields.append("name")
+    if email and email != visitor.email:
+        visitor.email = email
+        fields.append("email")
+    if fields:
+        visitor.save(update_fields=fields)
+
+
+@csrf_exempt
+@require_POST
+def upload(request, slug):
+    """A file from the visitor, with the message's client id and optional text."""
+    inbox = _chat_inbox(slug)
+    visitor = visitor_for_token(request.META.get(TOKEN_HEADER, ""), inbox)
+    if visitor is None:
+        return _error(401, "unauthenticated", "The widget's token is missing or stale.")
+    file = request.FILES.get("file")
+    if file is None:
+        return _error(400, "invalid", "Send the file as the 'file' field.")
+    if file.size > settings.WIDGET_MAX_UPLOAD_BYTES:
+        return _error(
+            413,
+            "too_large",
+            f"Files are at most {settings.WIDGET_MAX_UPLOAD_BYTES} bytes.",
+        )
+    content_type = (file.content_type or "").split(";")[0].strip().lower()
+    if content_type not in settings.WIDGET_UPLOAD_TYPES:
+        return _error(
+            415,
+            "unsupported_type",
+            f"Files of type {content_type or 'unknown'} are not accepted.",
+        )
+    try:
+        record, created = door.receive_message(
+            visitor=visitor,
+            data={
+                "client_id": request.POST.get("client_id", ""),
+                "text": request.POST.get("text", ""),
+            },
+            uploads=[door.Upload(file.name or "file", content_type, file.read())],
+        )
+    except door.RefusedError as refusal:
+        status = 429 if refusal.code == "rate_limited" else 400
+        extra = {"retry_after": refusal.retry_after} if refusal.retry_after else {}
+        return _error(status, refusal.code, str(refusal), **extra)
+    return JsonResponse(
+        {"client_id": request.POST["client_id"], "duplicate": not created}, status=202
+    )
+
+
+@require_GET
+def file(request, slug, attachment_id, signature):
+    """A file on the visitor's stream. The link is signed for that visitor."""
+    attachment = (
+        Attachment.objects.filter(
+            pk=attachment_id, event__chat_entry__visitor__inbox__slug=slug
+        )
+        .select_related("event__chat_entry__visitor")
+        .first()
+    )
+    if attachment is None or not attachment_signature_valid(
+        attachment.event.chat_entry.visitor.public_id.hex, attachment_id, signature
+    ):
+        raise Http404("no such file")
+    response = HttpResponse(
+        bytes(attachment.data), content_type=attachment.content_type
+    )
+    inline = attachment.content_type.startswith("image/")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="{_safe_name(attachment.name)}"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c for c in name if c.isalnum() or c in "._- ")[:100] or "file"

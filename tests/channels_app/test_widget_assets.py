@@ -1,0 +1,130 @@
+"""The chat widget's static assets and its iframe page, without a running desk."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+WIDGET_STATIC = Path(settings.BASE_DIR) / "static" / "widget"
+# The one URL the loader may spell out: the SVG namespace of its icon, never fetched.
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+
+
+def widget_config(**overrides) -> dict:
+    config = {
+        "inbox": "shop",
+        "title": "Shop support",
+        "greeting": "Hi! How can we help?",
+        "color": "#1f6feb",
+        "position": "right",
+        "name_field": "required",
+        "email_field": "optional",
+        "session_url": "/widget/shop/session",
+        "upload_url": "/widget/shop/upload",
+        "socket_url": "/ws/widget/shop/",
+        "max_upload_bytes": 5_000_000,
+        "upload_types": ["image/png", "image/jpeg", "application/pdf"],
+        "allowed_origins": ["https://shop.example"],
+    }
+    config.update(overrides)
+    return config
+
+
+class Elements(HTMLParser):
+    """Every start tag of a document with its attributes, and each script's text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self._script: dict | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "script":
+            self._script, self._text = attributes, []
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script, "".join(self._text)))
+            self._script = None
+
+
+def parse(html: str) -> Elements:
+    elements = Elements()
+    elements.feed(html)
+    return elements
+
+
+def test_loader_stays_small():
+    """The embed script every host page downloads is under 8 KB."""
+    assert (WIDGET_STATIC / "loader.js").stat().st_size < 8 * 1024
+
+
+def test_loader_reaches_only_the_desk_it_was_loaded_from():
+    """The loader names no server of its own: the desk's address comes from its src."""
+    source = (WIDGET_STATIC / "loader.js").read_text()
+    urls = set(re.findall(r"(?:https?|wss?):/{2}[^\s\"'`)]+", source))
+    assert urls <= {SVG_NAMESPACE}
+    assert not re.search(r"[\"'`]//", source), "a protocol-relative URL"
+    assert "script.src" in source
+
+
+def test_widget_code_never_writes_markup_from_strings():
+    """Server and visitor text reach the page as text nodes, never as parsed HTML."""
+    for name in ("loader.js", "frame.js"):
+        source = (WIDGET_STATIC / name).read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+            assert sink not in source, f"{name} uses {sink}"
+
+
+def test_frame_page_carries_the_config_as_json():
+    """The iframe page hands its config to frame.js as JSON under #widget-config."""
+    config = widget_config()
+    html = render_to_string("widget/frame.html", {"widget_config": config})
+
+    scripts = parse(html).scripts
+    data = [text for attrs, text in scripts if attrs.get("id") == "widget-config"]
+    assert len(data) == 1
+    assert json.loads(data[0]) == config
+    assert "<title>Shop support</title>" in html
+
+
+def test_frame_page_runs_no_inline_code():
+    """Under script-src 'self' the page needs only its own files: the one script
+    without src is the JSON config, and no inline style or handler appears."""
+    html = render_to_string("widget/frame.html", {"widget_config": widget_config()})
+    elements = parse(html)
+
+    inline = [attrs for attrs, _ in elements.scripts if not attrs.get("src")]
+    assert inline == [{"id": "widget-config", "type": "application/json"}]
+    sources = [attrs for attrs, _ in elements.scripts if attrs.get("src")]
+    assert sources == [{"src": "/static/widget/frame.js", "defer": None}]
+    stylesheets = [a["href"] for tag, a in elements.tags if tag == "link"]
+    assert stylesheets == ["/static/widget/frame.css"]
+    assert all(tag != "style" for tag, _ in elements.tags)
+    for tag, attributes in elements.tags:
+        assert "style" not in attributes, tag
+        assert not [name for name in attributes if name.startswith("on")], tag
+
+
+def test_frame_page_keeps_hostile_config_text_inert():
+    """A title or greeting holding markup stays text, in the page and in the JSON."""
+    hostile = "</script><script>alert(1)</script><b>hi</b>"
+    config = widget_config(title=hostile, greeting=hostile)
+    html = render_to_string("widget/frame.html", {"widget_config": config})
+    elements = parse(html)
+
+    assert [tag for tag, _ in elements.tags].count("script") == 2
+    assert all(tag != "b" for tag, _ in elements.tags)
+    data = next(text for attrs, text in elements.scripts if attrs.get("id"))
+    assert json.loads(data)["title"] == hostile
