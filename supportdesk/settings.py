@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anymail",
     "supportdesk",
     "customers",
@@ -349,12 +351,46 @@ WIDGET_RATE_VISITORS = env.str("WIDGET_RATE_VISITORS", default="60/3600")
 # An agent's desk or a visitor's widget not heard from for this long is away.
 WIDGET_ONLINE_SECONDS = env.int("WIDGET_ONLINE_SECONDS", default=75)
 
+# ----------------------------------------------------------------------- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "supportdesk.api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "supportdesk.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["supportdesk.api.throttles.TokenRateThrottle"],
+    # Requests per token, or per user for browser sessions.
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="1200/min")},
+    "DEFAULT_PAGINATION_CLASS": "supportdesk.api.pagination.NewestFirst",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "supportdesk.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Support desk API",
+    "DESCRIPTION": "Everything an agent or supervisor does in the desk, over HTTP.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# ------------------------------------------------------------- outbound webhooks
+# Target addresses in these networks (CIDR) are allowed although loopback,
+# private or link-local; any other such address is refused.
+WEBHOOK_ALLOWED_TARGET_NETWORKS = env.list(
+    "WEBHOOK_ALLOWED_TARGET_NETWORKS", default=[]
+)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# The first retry waits this long, each next one twice as long (an hour at most).
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=10)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,8 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", include("tickets.views_ticket.urls")),
     path("calls/new/", views_calls.log_call, name="log-call"),
     path("api/v1/calls/", views_calls.CallLogView.as_view(), name="api-calls"),
+    # The REST API (/api/v1/...), its OpenAPI schema and Swagger UI.
+    path("api/", include("supportdesk.api.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),

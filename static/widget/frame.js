@@ -360,7 +360,10 @@
     }
     showError(ui.prechatError, "");
     ui.prechatSubmit.disabled = true;
-    const fields = { name: ui.name.value.trim(), email: ui.email.value.trim() };
+    // Blank fields are left out: an empty string would not be a name or an email.
+    const fields = {};
+    if (ui.name.value.trim()) fields.name = ui.name.value.trim();
+    if (ui.email.value.trim()) fields.email = ui.email.value.trim();
     try {
       const answer = await submitFields(fields);
       if (answer) showError(ui.prechatError, answer);
@@ -938,10 +941,14 @@
     }
   }
 
+  // Throttled, not debounced: a steady stream of entries still gets receipts.
   let receiptTimer = null;
   function scheduleReceipt() {
-    window.clearTimeout(receiptTimer);
-    receiptTimer = window.setTimeout(sendReceipt, 150);
+    if (receiptTimer !== null) return;
+    receiptTimer = window.setTimeout(() => {
+      receiptTimer = null;
+      sendReceipt();
+    }, 150);
   }
 
   function sendReceipt() {

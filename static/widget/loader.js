@@ -1,6 +1,6 @@
 /*
  * The chat widget's embed script. One tag on the host page:
- *   <script src="https://DESK/static/widget/loader.js" data-inbox="SLUG" async></script>
+ *   <script src="(desk origin)/static/widget/loader.js" data-inbox="SLUG" async></script>
  * It adds two elements only (a launcher button and a hidden iframe served by the
  * desk) and talks to the iframe with postMessage, checking origin and source both
  * ways. window.SupportDesk.open() / .close() / .toggle() let the host drive it.
@@ -101,7 +101,7 @@
     css(frame, { display: state.open ? "block" : "none" });
     path.setAttribute("d", state.open ? CROSS : CHAT);
     launcher.setAttribute("aria-expanded", String(state.open));
-    const label = state.open ? "Close chat" : "Open chat";
+    let label = state.open ? "Close chat" : "Open chat";
     if (unread > 0 && !state.open) label += ", " + unread + " unread";
     launcher.setAttribute("aria-label", label);
     badge.textContent = unread > 9 ? "9+" : String(unread);

@@ -1,0 +1,31 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import DefaultRouter
+
+from channels_app import api as channels_api
+from customers import api as customers_api
+from supportdesk.api import webhooks as webhooks_api
+from tickets import api as tickets_api
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+for module in (tickets_api, customers_api, channels_api, webhooks_api):
+    for prefix, viewset, basename in module.routes:
+        router.register(prefix, viewset, basename=basename)
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny]),
+        name="api-schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", permission_classes=[AllowAny]
+        ),
+        name="api-docs",
+    ),
+]

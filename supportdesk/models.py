@@ -1,0 +1,119 @@
+"""The desk's own records: API tokens and outbound webhooks."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiToken(models.Model):
+    """A user's key to the REST API, limited to scopes. Only a hash is stored: the
+    key is shown once, when it is made."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+        ADMIN = "admin", "Admin"
+
+    PREFIX = "sdk_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, to tell tokens apart in lists.
+    key_start = models.CharField(max_length=12, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_start}…)"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, name: str, scopes: list[str]) -> tuple["ApiToken", str]:
+        """A new token and its key; the key is not kept anywhere else."""
+        unknown = set(scopes) - set(cls.Scope.values)
+        if unknown or not scopes:
+            raise ValueError(f"scopes are some of {cls.Scope.values}, not {scopes}")
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            key_hash=cls.hash_key(key),
+            key_start=key[:10],
+            scopes=sorted(set(scopes)),
+        )
+        return token, key
+
+    def allows(self, scope: str) -> bool:
+        # Admin implies write, and write implies read.
+        order = [self.Scope.READ, self.Scope.WRITE, self.Scope.ADMIN]
+        granted = max((order.index(s) for s in self.scopes if s in order), default=-1)
+        return granted >= order.index(scope)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives the desk's events, signed with its secret."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=128, default="", blank=True)
+    events = models.JSONField(default=list, help_text="Event names; empty is none.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def save(self, *args, **kwargs):
+        if not self.secret:
+            self.secret = "whsec_" + secrets.token_urlsafe(32)
+        super().save(*args, **kwargs)
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and every attempt to hand it over. Its id stays
+    the same across retries and resends, so receivers can drop repeats."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"
