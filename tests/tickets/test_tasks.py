@@ -144,8 +144,14 @@ def test_a_worker_ingests_a_message_and_routes_its_ticket(desk_worker):
     assert RouteChange.objects.filter(ticket=ticket).count() == 1
 
 
-def test_the_outcome_of_a_send_is_published_to_the_ticket(teams, tech_agent, published):
+def test_the_outcome_of_a_send_is_published_to_the_ticket(
+    teams, tech_agent, published, settings
+):
     """Agents watching the ticket see their reply turn from queued to sent."""
+    settings.CHANNEL_ADAPTERS = {
+        **settings.CHANNEL_ADAPTERS,
+        "chat": "channels_app.adapters.memory.MemoryAdapter",
+    }
     deliver(message("chat", ("web", "visitor-1"), text="Is anyone there?"))
     ticket = Ticket.objects.get()
     with TestCase.captureOnCommitCallbacks(execute=True):
