@@ -22,7 +22,6 @@
 
   const $ = (id) => document.getElementById(id);
   const ui = {
-    widget: $("widget"),
     subtitle: $("widget-subtitle"),
     close: $("close-button"),
     status: $("connection-status"),
@@ -49,7 +48,6 @@
     typingText: $("typing-text"),
     composer: $("composer"),
     input: $("composer-input"),
-    send: $("composer-send"),
     attach: $("attach-button"),
     attachInput: $("attach-input"),
     ratingTemplate: $("rating-template"),
@@ -107,6 +105,12 @@
     unread: 0,
     pending: new Map(),
     ratingInFlight: null,
+    ratingError: null,
+    // What the last receipts said, per connection: {seq, readSeq}.
+    receiptSent: null,
+    // Scroll to the newest entry after the next refresh.
+    stick: false,
+    // Messages other than the visitor's own, held while the socket is down.
     outbox: [],
   };
   const storedSeen = store.get(SEEN_KEY);
@@ -176,7 +180,6 @@
       document.documentElement.style.setProperty("--sd-color", color);
       document.documentElement.style.setProperty("--sd-on-color", textColorOn(color));
     }
-    if (config.position === "left") ui.widget.classList.add("left");
     ui.close.hidden = !embedded;
     ui.greeting.hidden = !config.greeting;
     ui.prechatGreeting.hidden = !config.greeting;
@@ -447,17 +450,20 @@
       }
     });
     ws.addEventListener("close", (close) => {
-      if (ws !== socket) return;
-      socket = null;
-      socketReady = false;
-      window.clearInterval(pingTimer);
-      hideAgentTyping();
-      stopTyping(false);
-      setStatus("closed");
-      // 4401: the token is gone or refused; a fresh session issues a new one.
-      if (close.code === 4401) needSession = true;
-      reconnectLater();
+      if (ws === socket) lost(close.code);
     });
+  }
+
+  function lost(code) {
+    socket = null;
+    socketReady = false;
+    window.clearInterval(pingTimer);
+    hideAgentTyping();
+    stopTyping(false);
+    setStatus("closed");
+    // 4401: the token is gone or refused; a fresh session issues a new one.
+    if (code === 4401) needSession = true;
+    reconnectLater();
   }
 
   function reconnectLater() {
@@ -508,8 +514,15 @@
       state.receiptSent = { seq: 0, readSeq: 0 };
       window.clearInterval(pingTimer);
       pingTimer = window.setInterval(() => {
-        if (Date.now() - lastHeard > SILENCE_MS && socket) socket.close();
-        else send({ type: "ping" });
+        if (Date.now() - lastHeard < SILENCE_MS) {
+          send({ type: "ping" });
+          return;
+        }
+        // No pong for two rounds: a half-open connection may take minutes to
+        // report its close, so it is given up on now.
+        const silent = socket;
+        lost(1006);
+        if (silent) silent.close();
       }, PING_MS);
     },
     entry(data) {
@@ -540,13 +553,16 @@
       refresh();
       ui.scroller.scrollTop = ui.scroller.scrollHeight - before;
     },
-    ack(data) {
-      const item = state.pending.get(data.client_id);
-      if (item) item.acked = true;
-    },
+    // Stored, not yet on the timeline: the entry with the same client_id that
+    // follows replaces the pending bubble.
+    ack() {},
     typing(data) {
-      if (data.typing && data.agent) showAgentTyping(data.agent);
-      else hideAgentTyping();
+      if (data.typing && data.agent) {
+        showAgentTyping(data.agent);
+        agentIsHere();
+      } else {
+        hideAgentTyping();
+      }
     },
     read(data) {
       setAgentRead(data.seq);
@@ -597,7 +613,10 @@
         state.pending.delete(entry.client_id);
       }
     }
-    if (entry.kind === "message" && entry.from === "agent") hideAgentTyping();
+    if (entry.kind === "message" && entry.from === "agent") {
+      hideAgentTyping();
+      if (!older && !state.initialSync) agentIsHere();
+    }
     if (entry.kind === "rating" && Number.isInteger(entry.rates)) {
       state.ratings.set(entry.rates, entry);
       if (state.ratingInFlight === entry.rates) state.ratingInFlight = null;
@@ -970,6 +989,13 @@
 
   /* ---- Typing ----------------------------------------------------------- */
 
+  // Presence comes with "ready" only; an agent writing now is proof enough.
+  function agentIsHere() {
+    if (state.agentsOnline) return;
+    state.agentsOnline = true;
+    updateOffline();
+  }
+
   let agentTypingTimer = null;
   function showAgentTyping(agent) {
     ui.typingText.textContent = (agent.name || "Support") + " is typing…";
@@ -1021,7 +1047,7 @@
   }
 
   function addPending(text, file) {
-    const item = { clientId: newClientId(), text, file, status: "pending", acked: false };
+    const item = { clientId: newClientId(), text, file, status: "pending" };
     const row = document.createElement("div");
     row.className = "row from-visitor pending";
     row.dataset.sender = "visitor";
@@ -1080,7 +1106,10 @@
   }
 
   function sendPending(item) {
-    send({ type: "message", client_id: item.clientId, text: item.text });
+    const message = { type: "message", client_id: item.clientId, text: item.text };
+    // The site the visitor writes from, for the agent's context.
+    if (hostOrigin && embedded) message.host = hostOrigin;
+    send(message);
   }
 
   function retryPending(item) {
@@ -1106,6 +1135,11 @@
   function submitComposer() {
     const text = ui.input.value.trim();
     if (!text || state.screen !== "chat") return;
+    const limit = Number(config.max_message_chars) || 0;
+    if (limit && text.length > limit) {
+      showBanner("That message is too long: at most " + limit + " characters fit.");
+      return;
+    }
     stopTyping(true);
     ui.input.value = "";
     autosize();

@@ -144,13 +144,11 @@
         state.position = message.position;
       }
       if (typeof message.title === "string" && message.title) frame.title = message.title;
-      const first = !state.ready;
+      // Sent on every "config": a reloaded iframe starts from nothing again.
       state.ready = true;
-      if (first) {
-        const user = identity();
-        if (user) post({ type: "identify", user: user });
-        if (state.open) post({ type: "open" });
-      }
+      const user = identity();
+      if (user) post({ type: "identify", user: user });
+      if (state.open) post({ type: "open" });
     } else if (message.type === "unread") {
       unread = Math.max(0, Number(message.count) || 0);
     } else if (message.type === "close") {
