@@ -1,11 +1,16 @@
+from urllib.parse import urlsplit
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils.html import format_html
 
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord, Inbox
 from channels_app.webhooks import WEBHOOK_ADAPTERS
+from channels_app.widget.origins import normalise_origin
 from supportdesk.admin import ReadOnlyAdmin
 
 
@@ -45,7 +50,7 @@ class InboundRecordAdmin(ReadOnlyAdmin):
 # for each; a stored value is never sent back to the browser.
 INBOX_SECRETS = {
     Inbox.Adapter.EMAIL: ("imap_password",),
-    Inbox.Adapter.CHAT: (),
+    Inbox.Adapter.CHAT: ("identity_secret",),
     Inbox.Adapter.PHONE: (),
     Inbox.Adapter.WHATSAPP: ("app_secret", "verify_token", "access_token"),
     Inbox.Adapter.MESSENGER: ("app_secret", "verify_token", "page_access_token"),
@@ -65,6 +70,16 @@ INBOX_CONFIG = {
         "imap_user",
         "imap_folder",
         "imap_since_days",
+    ),
+    Inbox.Adapter.CHAT: (
+        "title",
+        "greeting",
+        "color",
+        "position",
+        "name_field",
+        "email_field",
+        "allowed_origins",
+        "identity_max_age",
     ),
     Inbox.Adapter.WHATSAPP: ("phone_number_id", "waba_id"),
     Inbox.Adapter.MESSENGER: ("page_id",),
@@ -95,6 +110,120 @@ def _secret_fields() -> dict[str, forms.Field]:
     }
 
 
+# --------------------------------------------------------------- the chat widget
+
+_REQUIRED_OR_OPTIONAL = [("required", "Required"), ("optional", "Optional")]
+
+
+class AllowedOriginsField(forms.CharField):
+    """One site per line, kept as a list of origins: scheme, host and port."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(str(origin) for origin in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        origins = []
+        for line in str(value or "").splitlines():
+            if not line.strip():
+                continue
+            origin = normalise_origin(line)
+            if not origin:
+                raise forms.ValidationError(
+                    "%(line)s is not a site: write its scheme and host, and its "
+                    "port if it has one, like https://shop.example.",
+                    params={"line": line.strip()[:100]},
+                )
+            if origin not in origins:
+                origins.append(origin)
+        return origins
+
+
+# config key → the form field that edits it, on a chat inbox's page.
+CHAT_CONFIG_FIELDS = {
+    "title": forms.CharField(
+        required=False,
+        max_length=80,
+        widget=forms.TextInput(attrs={"placeholder": "Support"}),
+        help_text="Heading of the chat window.",
+    ),
+    "greeting": forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "cols": 60, "placeholder": "Hi! How can we help?"}
+        ),
+        help_text="The first words a visitor reads.",
+    ),
+    "color": forms.CharField(
+        required=False,
+        max_length=7,
+        label="colour",
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}\Z", "A colour is written #rrggbb, like #1f6feb."
+            )
+        ],
+        widget=forms.TextInput(attrs={"placeholder": "#1f6feb", "size": 8}),
+        help_text="Of the launcher button and the window's header.",
+    ),
+    "position": forms.ChoiceField(
+        required=False,
+        choices=[("right", "Bottom right"), ("left", "Bottom left")],
+        initial="right",
+        help_text="Corner of the page the launcher sits in.",
+    ),
+    "name_field": forms.ChoiceField(
+        required=False,
+        choices=_REQUIRED_OR_OPTIONAL,
+        initial="required",
+        label="name before a chat",
+    ),
+    "email_field": forms.ChoiceField(
+        required=False,
+        choices=_REQUIRED_OR_OPTIONAL,
+        initial="optional",
+        label="email before a chat",
+        help_text="An email joins the chat to that customer's timeline; when "
+        "nobody is online the answer goes there.",
+    ),
+    "allowed_origins": AllowedOriginsField(
+        required=False,
+        label="allowed sites",
+        help_text="One per line, like https://shop.example or "
+        "http://127.0.0.1:8000. Only these sites (and the desk itself) may show "
+        "the widget and open its socket.",
+    ),
+    "identity_max_age": forms.IntegerField(
+        required=False,
+        min_value=60,
+        label="identity max age (seconds)",
+        help_text="How old a signed user id from the site may be, and how long a "
+        "signed-in customer's chat stays in their browser. Blank: the desk's "
+        "WIDGET_IDENTITY_MAX_AGE_SECONDS.",
+    ),
+}
+
+
+def chat_field_name(key: str) -> str:
+    return f"chat_{key}"
+
+
+def loader_url() -> str:
+    """Where host pages load the widget from: always the desk's public address,
+    since the loader takes the desk's origin from its own URL."""
+    static_path = urlsplit(settings.STATIC_URL).path.strip("/")
+    path = "/".join(filter(None, (static_path, "widget/loader.js")))
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/{path}"
+
+
+def embed_snippet(inbox: Inbox) -> str:
+    return f'<script src="{loader_url()}" data-inbox="{inbox.slug}" async></script>'
+
+
 class _InboxFormBase(forms.ModelForm):
     forget_secrets = forms.MultipleChoiceField(
         required=False,
@@ -119,6 +248,12 @@ class _InboxFormBase(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = sorted(self.instance.secrets or {}) if self.instance.pk else []
         self.fields["forget_secrets"].choices = [(name, name) for name in stored]
+        if self.instance.pk and self.instance.adapter == Inbox.Adapter.CHAT:
+            config = self.instance.config or {}
+            for key in CHAT_CONFIG_FIELDS:
+                name = chat_field_name(key)
+                if name in self.fields and config.get(key) not in (None, ""):
+                    self.fields[name].initial = config[key]
 
     def clean_config(self):
         config = self.cleaned_data.get("config")
@@ -138,12 +273,35 @@ class _InboxFormBase(forms.ModelForm):
             if value:
                 secrets[name] = value
         inbox.secrets = secrets
+        if inbox.adapter == Inbox.Adapter.CHAT:
+            inbox.config = self._chat_config(dict(inbox.config or {}))
         if commit:
             inbox.save()
         return inbox
 
+    def _chat_config(self, config: dict) -> dict:
+        # Only the fields the page showed: a field left out changes nothing, a
+        # blank one falls back to the widget's default.
+        for key in CHAT_CONFIG_FIELDS:
+            name = chat_field_name(key)
+            if name not in self.fields:
+                continue
+            value = self.cleaned_data.get(name)
+            if value in (None, "", []):
+                config.pop(key, None)
+            else:
+                config[key] = value
+        return config
 
-InboxForm = type("InboxForm", (_InboxFormBase,), _secret_fields())
+
+InboxForm = type(
+    "InboxForm",
+    (_InboxFormBase,),
+    {
+        **_secret_fields(),
+        **{chat_field_name(key): field for key, field in CHAT_CONFIG_FIELDS.items()},
+    },
+)
 
 
 @admin.register(Inbox)
@@ -152,15 +310,33 @@ class InboxAdmin(admin.ModelAdmin):
     list_display = ("name", "adapter", "slug", "enabled", "webhook_url")
     list_filter = ("adapter", "enabled")
     search_fields = ("name", "slug")
-    readonly_fields = ("webhook_url", "stored_secrets")
+    readonly_fields = ("webhook_url", "embed", "stored_secrets")
 
     def get_fieldsets(self, request, obj=None):
+        is_chat = obj is not None and obj.adapter == Inbox.Adapter.CHAT
+        may_change = obj is None or self.has_change_permission(request, obj)
+        # A chat inbox's config is the form below; the raw JSON stays for the
+        # other kinds, for a new inbox and for those who may only look.
+        main = ("adapter", "name", "slug", "enabled")
+        if not (is_chat and may_change):
+            main += ("config",)
         fieldsets = [
-            (None, {"fields": ("adapter", "name", "slug", "enabled", "config")}),
-            ("Endpoints", {"fields": ("webhook_url",)}),
+            (None, {"fields": main}),
+            ("Endpoints", {"fields": ("embed",) if is_chat else ("webhook_url",)}),
         ]
-        if obj is not None and not self.has_change_permission(request, obj):
+        if not may_change:
             return fieldsets
+        if obj is None or is_chat:
+            fieldsets.append(
+                (
+                    "Chat widget",
+                    {
+                        "fields": tuple(map(chat_field_name, CHAT_CONFIG_FIELDS)),
+                        "description": "How the widget looks and what it asks "
+                        "before a chat. Used only by a Web chat inbox.",
+                    },
+                )
+            )
         fieldsets.append(("Secrets", {"fields": ("stored_secrets", "forget_secrets")}))
         labels = dict(Inbox.Adapter.choices)
         for adapter, names in INBOX_SECRETS.items():
@@ -183,6 +359,19 @@ class InboxAdmin(admin.ModelAdmin):
         names = sorted(name for name, value in (inbox.secrets or {}).items() if value)
         return ", ".join(names) or "none"
 
+    @admin.display(description="embed snippet")
+    def embed(self, inbox: Inbox) -> str:
+        if inbox.pk is None or inbox.adapter != Inbox.Adapter.CHAT:
+            return "shown once the chat inbox is saved"
+        # Read-only, in a box of its own so it copies in one go.
+        return format_html(
+            '<textarea readonly rows="2" cols="90" class="vLargeTextField" '
+            'aria-label="Embed snippet" data-testid="embed-snippet">{}</textarea>'
+            '<div class="help">Paste it into every page of an allowed site, '
+            "before &lt;/body&gt;.</div>",
+            embed_snippet(inbox),
+        )
+
     @admin.display(description="webhook URL")
     def webhook_url(self, inbox: Inbox) -> str:
         if inbox.pk is None:
@@ -197,4 +386,6 @@ class InboxAdmin(admin.ModelAdmin):
             if getattr(settings, "ANYMAIL_INBOUND_INBOX", "") == inbox.slug:
                 return f"{base}/anymail/<provider>/inbound/"
             return "none: IMAP polling or manage.py ingest_eml"
+        if inbox.adapter == Inbox.Adapter.CHAT:
+            return "none: sites embed the widget (the snippet is on its page)"
         return "none"

@@ -1,4 +1,298 @@
-"""REST endpoints for customers, their timelines and merge suggestions."""
+"""REST endpoints for customers, their timelines and merge suggestions.
+
+Reads go through customers.selectors, as the pages do: an agent sees the
+customers of their teams' tickets, and any other customer is a 404. Merges,
+their undoing and merge suggestions are the supervisors' customers page over
+HTTP, through the same actions.
+"""
+
+from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from customers.actions import (
+    MergeError,
+    do_accept_merge_suggestion,
+    do_merge_customers,
+    do_reject_merge_suggestion,
+    do_unmerge_customers,
+)
+from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from customers.selectors import (
+    InvalidCursorError,
+    customer_for_agent,
+    customer_tickets,
+    customer_timeline,
+    customers_visible_to,
+)
+from customers.serializers import (
+    CustomerMergeSerializer,
+    CustomerSearchInput,
+    CustomerSerializer,
+    CustomerTicketsQueryInput,
+    CustomerTicketsSerializer,
+    MergeInput,
+    MergeSuggestionQueryInput,
+    MergeSuggestionSerializer,
+    NoInput,
+)
+from supportdesk.api.errors import ActionConflict
+from supportdesk.api.inputs import error_responses
+from supportdesk.api.permissions import IsSupervisor
+from tickets.api.serializers import TimelinePageSerializer, TimelineQuerySerializer
+
+SUPERVISORS = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+
+
+def query_params(serializer_class, request) -> dict:
+    """The request's query parameters, validated: a bad one is a 400."""
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def body(serializer_class, request) -> dict:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+def _matching(query: str) -> Q:
+    """By name, or by any identity's value (as typed, or a phone without its +)."""
+    by_identity = Identity.objects.filter(
+        customer=OuterRef("pk"), value__icontains=query.lower().lstrip("+")
+    )
+    return Q(display_name__icontains=query) | Exists(by_identity)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Customers the user may see",
+        description="Agents see the customers of their teams' tickets and of "
+        "tickets assigned to them; supervisors see every customer. Customers "
+        "merged into another are left out. Needs the read scope.",
+        parameters=[CustomerSearchInput],
+        responses={200: CustomerSerializer(many=True), **error_responses(400, 404)},
+    ),
+    retrieve=extend_schema(
+        summary="A customer with their identities",
+        responses={200: CustomerSerializer, **error_responses(404)},
+    ),
+)
+class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CustomerSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # The schema is drawn without a real request.
+            return Customer.objects.none()
+        customers = customers_visible_to(self.request.user)
+        if self.action == "list":
+            query = query_params(CustomerSearchInput, self.request).get("q", "")
+            if query.strip():
+                customers = customers.filter(_matching(query.strip()))
+        return customers.prefetch_related("identities")
+
+    @extend_schema(
+        summary="The customer's timeline, newest first",
+        description="Every touchpoint on every channel and ticket, one page at a "
+        "time. Pass `next` as ?cursor= for older events; an event added "
+        "meanwhile neither repeats nor shifts the pages.",
+        parameters=[TimelineQuerySerializer],
+        responses={200: TimelinePageSerializer, **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def timeline(self, request, pk=None):
+        params = query_params(TimelineQuerySerializer, request)
+        try:
+            page = customer_timeline(
+                viewer=request.user,
+                customer_id=int(pk),
+                cursor=params.get("cursor"),
+                limit=params.get("limit"),
+            )
+        except InvalidCursorError:
+            raise NotFound("Invalid cursor.") from None
+        return Response(
+            TimelinePageSerializer(
+                {"next": page.next_cursor, "results": page.events}
+            ).data
+        )
+
+    @extend_schema(
+        summary="The customer's tickets and how each was resolved",
+        description="Open tickets first, then the most recent others, with their "
+        "resolution notes: the earlier issues the ticket page shows, whichever "
+        "team owns them.",
+        parameters=[CustomerTicketsQueryInput],
+        responses={200: CustomerTicketsSerializer, **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def tickets(self, request, pk=None):
+        params = query_params(CustomerTicketsQueryInput, request)
+        customer = customer_for_agent(request.user, int(pk))
+        tickets, more = customer_tickets(customer=customer, limit=params["limit"])
+        return Response(
+            CustomerTicketsSerializer({"results": tickets, "more": more}).data
+        )
+
+    @extend_schema(
+        summary="Merge another customer into this one",
+        description="Every identity, ticket and event of `other_customer` moves to "
+        "this customer, which survives; the merge is recorded and can be undone "
+        "(customer-merges/{id}/undo/). Supervisors only; needs the write scope.",
+        request=MergeInput,
+        responses={201: CustomerMergeSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=SUPERVISORS)
+    def merge(self, request, pk=None):
+        target = self.get_object()
+        data = body(MergeInput, request)
+        if data["other_customer"] == target.pk:
+            raise ValidationError(
+                {"other_customer": ["A customer cannot be merged into itself."]}
+            )
+        source = Customer.objects.filter(pk=data["other_customer"]).first()
+        if source is None:
+            raise ValidationError({"other_customer": ["No such customer."]})
+        try:
+            merge = do_merge_customers(
+                source=source, target=target, actor=request.user, reason=data["reason"]
+            )
+        except MergeError as exc:
+            raise ActionConflict(f"Not merged: {exc}.") from None
+        return Response(
+            CustomerMergeSerializer(_merge_row(merge.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _merges():
+    return CustomerMerge.objects.select_related("source", "target")
+
+
+def _merge_row(merge_id: int) -> CustomerMerge:
+    return _merges().get(pk=merge_id)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Customer merges, newest first",
+        description="Supervisors only; needs the read scope.",
+        responses={
+            200: CustomerMergeSerializer(many=True),
+            **error_responses(400, 404),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="A customer merge",
+        description="Supervisors only; needs the read scope.",
+        responses={200: CustomerMergeSerializer, **error_responses(404)},
+    ),
+)
+class CustomerMergeViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CustomerMergeSerializer
+    permission_classes = SUPERVISORS
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return _merges()
+
+    @extend_schema(
+        summary="Undo a merge",
+        description="What the merge moved goes back to the merged customer; what "
+        "arrived on the survivor's own tickets since stays. A merge whose survivor "
+        "was merged again later is undone after that later one (409 until then). "
+        "Supervisors only; needs the write scope.",
+        request=NoInput,
+        responses={200: CustomerMergeSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        merge = self.get_object()
+        body(NoInput, request)
+        try:
+            do_unmerge_customers(merge=merge, actor=request.user)
+        except MergeError as exc:
+            raise ActionConflict(f"Not undone: {exc}.") from None
+        return Response(CustomerMergeSerializer(_merge_row(merge.pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Merge suggestions, newest first",
+        description="Pairs of customers that one message tied together. "
+        "Supervisors only; needs the read scope.",
+        parameters=[MergeSuggestionQueryInput],
+        responses={
+            200: MergeSuggestionSerializer(many=True),
+            **error_responses(400, 404),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="A merge suggestion",
+        description="Supervisors only; needs the read scope.",
+        responses={200: MergeSuggestionSerializer, **error_responses(404)},
+    ),
+)
+class MergeSuggestionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MergeSuggestionSerializer
+    permission_classes = SUPERVISORS
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        suggestions = MergeSuggestion.objects.select_related("customer", "other")
+        if self.action == "list":
+            wanted = query_params(MergeSuggestionQueryInput, self.request)
+            if "status" in wanted:
+                suggestions = suggestions.filter(status=wanted["status"])
+        return suggestions
+
+    @extend_schema(
+        summary="Accept: merge `other` into `customer`",
+        description="Supervisors only; needs the write scope. 409 when the "
+        "suggestion was already decided.",
+        request=NoInput,
+        responses={200: CustomerMergeSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        suggestion = self.get_object()
+        body(NoInput, request)
+        try:
+            merge = do_accept_merge_suggestion(
+                suggestion=suggestion, actor=request.user
+            )
+        except MergeError as exc:
+            raise ActionConflict(f"Nothing changed: {exc}.") from None
+        return Response(CustomerMergeSerializer(_merge_row(merge.pk)).data)
+
+    @extend_schema(
+        summary="Dismiss: they stay two customers",
+        description="Supervisors only; needs the write scope. 409 when the "
+        "suggestion was already decided.",
+        request=NoInput,
+        responses={200: MergeSuggestionSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        suggestion = self.get_object()
+        body(NoInput, request)
+        try:
+            do_reject_merge_suggestion(suggestion=suggestion, actor=request.user)
+        except MergeError as exc:
+            raise ActionConflict(f"Nothing changed: {exc}.") from None
+        return Response(MergeSuggestionSerializer(self.get_object()).data)
+
 
 # (url prefix, viewset, basename) for supportdesk/api/urls.py's router.
-routes: list = []
+routes: list = [
+    ("customers", CustomerViewSet, "customer"),
+    ("customer-merges", CustomerMergeViewSet, "customer-merge"),
+    ("merge-suggestions", MergeSuggestionViewSet, "merge-suggestion"),
+]

@@ -109,6 +109,9 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a pending delivery is due; a periodic sweep queues it again should its
+    # task be lost. Empty once it succeeded or failed.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

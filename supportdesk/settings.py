@@ -138,7 +138,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A socket's receive blocks in Redis for up to 5 s at a time; the
+                # client's own read timeout (5 s by default since redis-py 8)
+                # would end it first and close the socket with 1011.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
             },
         }
@@ -188,6 +191,11 @@ CELERY_BEAT_SCHEDULE = {
     "poll-imap-inboxes": {
         "task": "channels_app.poll_imap_inboxes",
         "schedule": env.float("IMAP_POLL_SECONDS", default=60.0),
+    },
+    # Webhook deliveries whose task was lost, or whose next try is far off.
+    "sweep-webhook-deliveries": {
+        "task": "supportdesk.sweep_webhook_deliveries",
+        "schedule": 60.0,
     },
 }
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     # The customer chat widget's iframe, session, uploads and files.
     path("widget/", include("channels_app.widget.urls")),
+    path("widget-demo/", include("channels_app.widget.demo")),
     # Supervisors' pages: rules, teams, audit, customers.
     path("supervisor/", include("tickets.views_supervisor.urls")),
     path("healthz", health, name="health"),

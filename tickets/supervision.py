@@ -18,6 +18,7 @@ from tickets.models import (
     Ticket,
     TicketStatus,
 )
+from tickets.selectors import sees_every_team, tickets_visible_to
 
 # Waiting on the desk; a pending ticket waits on the customer.
 WAITING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)
@@ -118,12 +119,21 @@ def _decode(cursor: str) -> tuple[datetime, int]:
 
 
 def route_changes(
-    *, filters: RouteChangeFilter, limit: int, cursor: str | None = None
+    *,
+    filters: RouteChangeFilter,
+    limit: int,
+    cursor: str | None = None,
+    viewer=None,
 ) -> tuple[list[RouteChange], str | None]:
-    """A page of route changes, newest first, keyset-paginated by (time, id)."""
+    """A page of route changes, newest first, keyset-paginated by (time, id).
+
+    With a viewer, only the changes of tickets that user may see.
+    """
     changes: QuerySet[RouteChange] = RouteChange.objects.select_related(
         "ticket", "from_team", "to_team", "rule", "actor"
     )
+    if viewer is not None and not sees_every_team(viewer):
+        changes = changes.filter(ticket_id__in=tickets_visible_to(viewer).values("pk"))
     if filters.team_id is not None:
         changes = changes.filter(
             Q(from_team_id=filters.team_id) | Q(to_team_id=filters.team_id)

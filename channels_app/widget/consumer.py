@@ -107,6 +107,19 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await _run(presence.visitor_left, visitor_id=self.visitor.pk)
 
     # ------------------------------------------------------------ from the widget
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A frame that is not JSON text gets an error; left to the base class it
+        # would end the socket with an exception.
+        if text_data is None:
+            await self._error("invalid", "Frames are JSON text.")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self._error("invalid", "A frame is not valid JSON.")
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
             await self._error("invalid", "A message is a JSON object.")

@@ -10,11 +10,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels_app.adapters.chat import CLIENT_ID
-from channels_app.ingest import receive_inbound
-from channels_app.models import ChatVisitor, InboundRecord
+from channels_app.ingest import PayloadTooLargeError, receive_inbound
+from channels_app.models import ChatEntry, ChatVisitor, InboundRecord
 from channels_app.widget.entries import visitor_conversation_key
 from supportdesk.ratelimit import hit
-from tickets.models import OPEN_STATUSES, Ticket
+from tickets.models import OPEN_STATUSES, Ticket, TicketStatus
 
 
 class RefusedError(Exception):
@@ -42,6 +42,9 @@ class Upload:
 def _store(
     visitor: ChatVisitor, kind: str, data: dict, external_id: str, **extra
 ) -> tuple[InboundRecord, bool]:
+    # A socket holds its visitor for hours; the session may have changed the name
+    # or email since (the address asked for when nobody is online, say).
+    visitor.refresh_from_db(fields=["name", "email"])
     envelope = {
         "visitor": visitor.public_id.hex,
         "kind": kind,
@@ -51,12 +54,18 @@ def _store(
         "data": data,
         **extra,
     }
-    return receive_inbound(
-        channel="chat",
-        payload=json.dumps(envelope).encode(),
-        external_id=external_id,
-        inbox=visitor.inbox.slug,
-    )
+    try:
+        return receive_inbound(
+            channel="chat",
+            payload=json.dumps(envelope).encode(),
+            external_id=external_id,
+            inbox=visitor.inbox.slug,
+        )
+    except PayloadTooLargeError:
+        # Files travel base64 in the envelope: a third larger than they are.
+        raise RefusedError(
+            "too_large", "That is too large to send; try a smaller file."
+        ) from None
 
 
 def _limit(key: str, spec: str, what: str) -> None:
@@ -163,6 +172,19 @@ def receive_rating(*, visitor: ChatVisitor, data: dict) -> tuple[InboundRecord, 
     comment = data.get("comment") or ""
     if not isinstance(comment, str) or len(comment) > 2000:
         raise RefusedError("too_long", "A rating comment is at most 2000 characters.")
+    # Checked here too, so the visitor hears why; the adapter checks again when
+    # the stored rating is processed.
+    resolved = (
+        ChatEntry.objects.filter(visitor=visitor, seq=seq, kind=ChatEntry.Kind.RESOLVED)
+        .select_related("ticket")
+        .first()
+    )
+    if resolved is None or resolved.ticket is None:
+        raise RefusedError("not_found", "No resolved conversation has that number.")
+    if resolved.ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        raise RefusedError(
+            "invalid", "This conversation is open again: rate it once it is resolved."
+        )
     _limit(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
     clean = {"seq": seq, "score": score, "comment": comment}
     digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()

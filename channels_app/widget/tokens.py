@@ -76,6 +76,10 @@ def check_user_identity(inbox: Inbox, user: dict) -> str:
         raise IdentityRefusedError("the user's ts must be unix seconds") from None
     if not user_id or len(user_id) > 200 or not signature:
         raise IdentityRefusedError("the user needs an id (at most 200 characters)")
+    if user_id != user_id.strip():
+        # The customer's web identity is stored trimmed: a padded id would name
+        # a visitor whose replies find no one to go to.
+        raise IdentityRefusedError("the user's id has spaces around it")
     secret = inbox.secret("identity_secret")
     if not secret:
         raise IdentityRefusedError("this inbox takes no signed user ids")

@@ -69,6 +69,15 @@ def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
     return response
 
 
+_REFUSAL_STATUS = {"rate_limited": 429, "too_large": 413}
+
+
+def _refused(refusal: door.RefusedError) -> JsonResponse:
+    extra = {"retry_after": refusal.retry_after} if refusal.retry_after else {}
+    status = _REFUSAL_STATUS.get(refusal.code, 400)
+    return _error(status, refusal.code, str(refusal), **extra)
+
+
 @require_GET
 @xframe_options_exempt
 def frame(request, slug):
@@ -142,9 +151,7 @@ def session(request, slug):
     except IdentityRefusedError as exc:
         return _error(403, "identity_refused", str(exc))
     except door.RefusedError as refusal:
-        status = 429 if refusal.code == "rate_limited" else 400
-        extra = {"retry_after": refusal.retry_after} if refusal.retry_after else {}
-        return _error(status, refusal.code, str(refusal), **extra)
+        return _refused(refusal)
     _update_profile(visitor, name=name, email=email)
     config = widget_settings(inbox)
     return JsonResponse(
@@ -254,9 +261,7 @@ def upload(request, slug):
             uploads=[door.Upload(file.name or "file", content_type, file.read())],
         )
     except door.RefusedError as refusal:
-        status = 429 if refusal.code == "rate_limited" else 400
-        extra = {"retry_after": refusal.retry_after} if refusal.retry_after else {}
-        return _error(status, refusal.code, str(refusal), **extra)
+        return _refused(refusal)
     return JsonResponse(
         {"client_id": request.POST["client_id"], "duplicate": not created}, status=202
     )

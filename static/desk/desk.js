@@ -6,6 +6,8 @@
  *   .watch(ticketId)   hear a ticket's events and presence; re-sent after reconnects
  *   .unwatch()         stop watching
  *   .state             "connecting" | "open" | "closed"
+ *   While open it pings every PING_EVERY_MS: the desk counts the agent as online
+ *   (the chat widget tells visitors whether anyone is there) while pings arrive.
  * DOM events on document:
  *   desk:event         detail: the event dict the server relayed
  *   desk:socket        detail: {state}, whenever the connection opens or drops
@@ -18,6 +20,8 @@
   const desk = (window.desk = window.desk || {});
   const MIN_DELAY_MS = 500;
   const MAX_DELAY_MS = 15000;
+  // Well inside the server's WIDGET_ONLINE_SECONDS, so one late ping is no gap.
+  const PING_EVERY_MS = 30000;
 
   class DeskSocket {
     constructor(path) {
@@ -26,6 +30,7 @@
       this.pending = [];
       this.watched = null;
       this.attempt = 0;
+      this.pinger = null;
       this.connect();
     }
 
@@ -45,6 +50,7 @@
           ws.send(JSON.stringify({ action: "watch_ticket", ticket_id: this.watched }));
         }
         for (const message of this.pending.splice(0)) ws.send(message);
+        this.startPinging(ws);
       });
       ws.addEventListener("message", (message) => {
         let event;
@@ -56,11 +62,25 @@
         document.dispatchEvent(new CustomEvent("desk:event", { detail: event }));
       });
       ws.addEventListener("close", (close) => {
+        this.stopPinging();
         this.setState("closed");
         // 4401/4403: the session ended or was refused; a retry would be refused too.
         if (close.code === 4401 || close.code === 4403) return;
         this.reconnectLater();
       });
+    }
+
+    // Pings go to the socket that is open now; a dropped one's are never queued.
+    startPinging(ws) {
+      this.stopPinging();
+      this.pinger = window.setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: "ping" }));
+      }, PING_EVERY_MS);
+    }
+
+    stopPinging() {
+      if (this.pinger !== null) window.clearInterval(this.pinger);
+      this.pinger = null;
     }
 
     reconnectLater() {

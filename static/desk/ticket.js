@@ -1,6 +1,7 @@
 /*
  * The ticket page: the reply / note / call / resolve boxes, their shortcuts, the
- * live timeline, and who else is on the ticket.
+ * live timeline, who else is on the ticket, and on a chat ticket the visitor
+ * typing and the read receipts the visitor sees.
  *
  * Leans on desk.js (window.desk.socket, window.desk.shortcuts, "desk:event") and
  * htmx; the page works without them, only without the live parts.
@@ -13,6 +14,7 @@
   const ticketId = Number(root.dataset.ticketId);
   const customerId = Number(root.dataset.customerId);
   const agentId = Number(root.dataset.agentId);
+  const isChat = root.dataset.channel === "chat";
   // A typing notice at most this often while the reply box changes.
   const TYPING_EVERY_MS = 2500;
   // Without a fresh notice, a colleague who was typing is only viewing again.
@@ -175,6 +177,10 @@
       if (detail.ticket_id === ticketId) onPresence(detail);
       return;
     }
+    if (detail.type === "visitor_typing") {
+      if (detail.ticket_id === ticketId) onVisitorTyping(detail);
+      return;
+    }
     const ours = detail.ticket_id === ticketId || detail.customer_id === customerId;
     if (!ours) return;
     if (detail.event_id) {
@@ -182,6 +188,15 @@
       loadEvents(known ? detail.event_id - 1 : newestShownId());
     }
     if (detail.ticket_id === ticketId && TICKET_CHANGES.has(detail.type)) refreshHeader();
+    if (
+      detail.type === "message.created" &&
+      detail.ticket_id === ticketId &&
+      detail.kind === "message_in"
+    ) {
+      // What the visitor sent ends their typing, and is read if the page is seen.
+      onVisitorTyping({ typing: false });
+      sendSeen();
+    }
   });
 
   /* htmx swaps only 2xx answers by default: an inline error (422) and a held
@@ -226,17 +241,67 @@
     const people = Array.from(present.entries()).sort((a, b) =>
       a[1].name.localeCompare(b[1].name)
     );
-    const items = people.map(([id, entry]) => {
+    const items = [];
+    if (visitorTyping) {
+      // The name is the visitor's own words: text only.
+      const item = document.createElement("span");
+      item.className = "presence-visitor";
+      item.dataset.testid = "visitor-typing";
+      item.textContent = visitorTyping.name + " is typing…";
+      items.push(item);
+    }
+    for (const [id, entry] of people) {
       const item = document.createElement("span");
       item.className = "presence-agent presence-" + entry.state;
       item.dataset.agentId = String(id);
       item.textContent =
         entry.name + (entry.state === "typing" ? " is typing…" : " is viewing");
-      return item;
-    });
+      items.push(item);
+    }
     box.replaceChildren(...items);
     box.hidden = items.length === 0;
   }
+
+  /* --------------------------------------------------- the chat visitor */
+
+  // Shown like a colleague typing, until the widget says the visitor stopped or
+  // goes quiet for as long as a colleague's notice lasts.
+  let visitorTyping = null;
+
+  function onVisitorTyping(detail) {
+    if (visitorTyping) window.clearTimeout(visitorTyping.timer);
+    const wasShown = visitorTyping !== null;
+    visitorTyping = null;
+    if (detail.typing) {
+      visitorTyping = {
+        name: String(detail.name || "The visitor"),
+        timer: window.setTimeout(() => {
+          visitorTyping = null;
+          renderPresence();
+        }, TYPING_FADES_MS),
+      };
+      showVisitorHere();
+    }
+    if (wasShown || visitorTyping) renderPresence();
+  }
+
+  // A visitor who types has the widget open, whatever the header said on load.
+  function showVisitorHere() {
+    const state = document.querySelector('#ticket-header [data-field="visitor-state"]');
+    if (!state || state.classList.contains("visitor-online")) return;
+    state.className = "visitor-state visitor-online";
+    state.removeAttribute("title");
+    state.textContent = "widget open";
+  }
+
+  // The visitor's messages count as read while an agent has the page in view:
+  // when one arrives then, and when the agent comes back to the tab.
+  function sendSeen() {
+    const desk = socket();
+    if (!isChat || !desk || document.visibilityState !== "visible") return;
+    desk.send({ action: "seen", ticket_id: ticketId });
+  }
+  document.addEventListener("visibilitychange", sendSeen);
 
   /* Typing notices, throttled; "viewing" again once the box is left empty. */
   let lastTyping = 0;

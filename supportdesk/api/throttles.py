@@ -1,3 +1,4 @@
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from supportdesk.models import ApiToken
@@ -7,6 +8,12 @@ class TokenRateThrottle(SimpleRateThrottle):
     """Requests per token (per user for browser sessions); API_RATE_LIMIT sets it."""
 
     scope = "token"
+
+    @property
+    def THROTTLE_RATES(self):
+        # DRF binds the rates when the module is imported; read them per request
+        # so that a changed setting (a test's override) takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):

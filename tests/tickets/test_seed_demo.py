@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from channels_app.models import InboundRecord
+from channels_app.models import InboundRecord, Inbox
 from customers.models import Customer, Identity, MergeSuggestion
 from tests.smtp_server import free_port, use_smtp
 from tickets.demo import LOGINS
@@ -218,3 +218,35 @@ def test_with_tasks_run_at_commit_every_message_is_processed_and_replies_sent(
     assert set(replies.values_list("delivery_status", flat=True)) == {"sent"}
     assert len(mail.outbox) == replies.filter(channel="email").count() > 0
     assert MergeSuggestion.objects.filter(status="pending").count() == 1
+
+
+# ------------------------------------------------------------ the chat widget
+
+
+@pytest.fixture
+def demo_mode(settings, fast_passwords):
+    settings.DEMO_INBOXES_ENABLED = True
+
+
+def test_the_demo_chat_may_be_embedded_by_the_demo_shop_on_its_local_addresses(
+    db, demo_mode, client
+):
+    """`make run` serves the desk at 127.0.0.1:8000; localhost is the same desk."""
+    seed()
+
+    frame = client.get("/widget/demo/")
+
+    assert frame.status_code == 200
+    policy = frame["Content-Security-Policy"]
+    ancestors = next(p for p in policy.split("; ") if p.startswith("frame-ancestors"))
+    assert "http://127.0.0.1:8000" in ancestors and "http://localhost:8000" in ancestors
+    assert b"Ask us anything about your order" in frame.content
+
+
+def test_the_demo_chat_inbox_can_verify_signed_in_shoppers(db, demo_mode):
+    seed()
+
+    chat = Inbox.objects.get(adapter="chat", slug="demo")
+
+    assert chat.enabled
+    assert chat.secret("identity_secret") == "demo-chat-identity-secret"

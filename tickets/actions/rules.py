@@ -1,4 +1,5 @@
-"""Supervisors' changes to routing rules: create, edit, reorder, switch on and off.
+"""Supervisors' changes to routing rules: create, edit, delete, reorder, switch on
+and off.
 
 Pointing a rule at another team lives in tickets.actions.routing
 (do_change_rule_team), because it may move tickets.
@@ -142,6 +143,28 @@ def do_reorder_rules(*, rule_ids: Sequence[int], actor=None) -> list[RoutingRule
     if moved:
         logger.info("rules reordered by %s: %s", actor, list(rule_ids))
     return ordered
+
+
+@transaction.atomic
+def do_delete_rule(*, rule: RoutingRule, actor=None) -> None:
+    """Remove a rule and close the gap it leaves in the order.
+
+    Tickets it placed keep their team; their route changes keep the reason, which
+    names the rule, and lose only the link to it.
+    """
+    remaining = [r for r in lock_rows(RoutingRule.objects.all()) if r.pk != rule.pk]
+    deleted, _ = RoutingRule.objects.filter(pk=rule.pk).delete()
+    if not deleted:
+        raise RuleError("no such rule")
+    moved = []
+    for position, other in enumerate(
+        sorted(remaining, key=lambda r: (r.position, r.pk))
+    ):
+        if other.position != position:
+            other.position = position
+            moved.append(other)
+    RoutingRule.objects.bulk_update(moved, ["position"])
+    logger.info("rule %s (%s) deleted by %s", rule.pk, rule.name, actor)
 
 
 @transaction.atomic

@@ -20,7 +20,20 @@ DEMO_INBOXES = {
         {},
         {"imap_password": "demo-imap-password"},
     ),
-    Inbox.Adapter.CHAT: ("Demo web chat", {}, {}),
+    Inbox.Adapter.CHAT: (
+        "Demo web chat",
+        {
+            "title": "Demo shop support",
+            "greeting": "Hi! Ask us anything about your order.",
+            "color": "#0f766e",
+            "position": "right",
+            "name_field": "required",
+            "email_field": "optional",
+            # The demo shop page is served by the desk itself, at /widget-demo/.
+            "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+        },
+        {"identity_secret": "demo-chat-identity-secret"},
+    ),
     Inbox.Adapter.PHONE: ("Demo phone line", {}, {}),
     Inbox.Adapter.WHATSAPP: (
         "Demo WhatsApp",

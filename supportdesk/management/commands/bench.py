@@ -1,8 +1,9 @@
 """`manage.py bench`: seed the bench database once, measure, print and save a table.
 
 Measured: ingest through workers, the timeline page, the agent's queue and ticket
-pages, email through ingest_eml, and the WhatsApp webhook under load (a real daphne
-and worker); --skip-* leaves one out.
+pages, email through ingest_eml, the WhatsApp webhook under load (a real daphne
+and worker), and the chat widget's sockets and reply latency; --skip-* leaves one
+out, --only runs the ones it names.
 
 Run it through `make bench`, which points DATABASE_URL at a database whose name
 contains "bench" and REDIS_URL at the broker; nothing else is touched.
@@ -22,6 +23,7 @@ from supportdesk.bench import (
     pages,
     timeline,
     webhook,
+    widget,
 )
 from supportdesk.bench.report import Report
 
@@ -29,13 +31,14 @@ INGEST_TARGET = 250.0
 TIMELINE_P95_TARGET_MS = 50.0
 PAGES_P95_TARGET_MS = 150.0
 WEBHOOK_P95_TARGET_MS = 100.0
+SCENARIOS = ("ingest", "timeline", "pages", "email", "webhook", "widget")
 
 
 class Command(BaseCommand):
     help = (
         "Seed the bench data set (once) and measure ingest, timeline latency, "
-        "the queue and ticket pages, email ingest through ingest_eml and the "
-        "WhatsApp webhook under load."
+        "the queue and ticket pages, email ingest through ingest_eml, the "
+        "WhatsApp webhook under load and the chat widget's sockets."
     )
 
     def add_arguments(self, parser):
@@ -96,8 +99,39 @@ class Command(BaseCommand):
         parser.add_argument("--skip-pages", action="store_true")
         parser.add_argument("--skip-email", action="store_true")
         parser.add_argument("--skip-webhook", action="store_true")
+        parser.add_argument("--skip-widget", action="store_true")
+        parser.add_argument(
+            "--only",
+            action="append",
+            choices=SCENARIOS,
+            default=[],
+            help="Run only this scenario (repeatable); the data set is seeded still.",
+        )
+        parser.add_argument(
+            "--widget-sockets",
+            type=int,
+            default=widget.SOCKETS_TARGET,
+            help="Widget sockets one server process holds open at once.",
+        )
+        parser.add_argument("--widget-conversations", type=int, default=200)
+        parser.add_argument("--widget-replies", type=int, default=400)
+        parser.add_argument(
+            "--widget-rate",
+            type=float,
+            default=20.0,
+            help="Agent replies per second, spread over the conversations.",
+        )
+        parser.add_argument(
+            "--widget-visitor-rate",
+            type=float,
+            default=20.0,
+            help="Visitor messages per second while the agents reply (0: none).",
+        )
 
     def handle(self, *args, **options):
+        for name in SCENARIOS:
+            if options["only"] and name not in options["only"]:
+                options[f"skip_{name}"] = True
         spec = database.DatasetSpec(
             customers=options["customers"],
             events=options["events"],
@@ -155,6 +189,12 @@ class Command(BaseCommand):
             except ingest.BenchWorkerError as exc:
                 self.stderr.write(f"webhook bench failed: {exc}")
                 report.add("WhatsApp webhook p95", "failed", "", False)
+        if not options["skip_widget"]:
+            try:
+                self._widget(report, options)
+            except ingest.BenchWorkerError as exc:
+                self.stderr.write(f"widget bench failed: {exc}")
+                report.add("widget sockets open at once", "failed", "", False)
 
         self.stdout.write("\n" + report.table())
         path = settings.BASE_DIR / "bench-results" / "latest.json"
@@ -375,6 +415,26 @@ class Command(BaseCommand):
             result.processed == result.records,
             number=result.processed,
         )
+
+    def _widget(self, report: Report, options) -> None:
+        sockets = options["widget_sockets"]
+        conversations = options["widget_conversations"]
+        self.say(
+            f"chat widget: {sockets:,} sockets on one daphne, then "
+            f"{options['widget_replies']} replies at {options['widget_rate']:g}/s "
+            f"over {conversations} conversations"
+        )
+        result = widget.measure_widget(
+            sockets=sockets,
+            conversations=conversations,
+            replies=options["widget_replies"],
+            rate=options["widget_rate"],
+            visitor_rate=options["widget_visitor_rate"],
+            concurrency=options["concurrency"],
+            log_dir=settings.BASE_DIR / "bench-results",
+            server_env=_pairs(options["server_env"], "--server-env"),
+        )
+        widget.add_figures(report, result)
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

@@ -1,14 +1,17 @@
+import time
 import uuid
 
 import pytest
 import redis
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 
-from channels_app.models import Inbox
+from channels_app.models import ChatVisitor, Inbox
+from channels_app.widget.tokens import user_hash
 from supportdesk.asgi import application
+from tickets.models import Ticket
 
 HOST_ORIGIN = "http://shop.example"
 SECRET = "host-site-secret"
@@ -74,14 +77,37 @@ class Widget:
         self.token = data["token"]
         return data
 
-    async def connect(self, *, last_seq: int = 0, origin: str = "http://testserver"):
+    def post_session(self, body, **headers):
+        """The raw session response, whatever its status."""
+        if self.token:
+            headers.setdefault("HTTP_X_WIDGET_TOKEN", self.token)
+        return self.client.post(
+            f"/widget/{self.inbox.slug}/session",
+            body,
+            content_type="application/json",
+            **headers,
+        )
+
+    def upload(self, *, client_id: str, file, text: str = "", token=None):
+        """POST a file as the widget does; the response as it came."""
+        return self.client.post(
+            f"/widget/{self.inbox.slug}/upload",
+            {"client_id": client_id, "text": text, "file": file},
+            HTTP_X_WIDGET_TOKEN=self.token if token is None else token,
+        )
+
+    async def open_socket(self, *, origin: str = "http://testserver", path=None):
+        """The handshake alone; True when the socket was accepted."""
         self.socket = WebsocketCommunicator(
             application,
-            f"/ws/widget/{self.inbox.slug}/",
+            path or f"/ws/widget/{self.inbox.slug}/",
             headers=[(b"origin", origin.encode()), (b"host", b"testserver")],
         )
         connected, _ = await self.socket.connect()
-        assert connected
+        return connected
+
+    async def connect(self, *, last_seq: int = 0, origin: str = "http://testserver"):
+        assert await self.open_socket(origin=origin)
         await self.socket.send_json_to(
             {"type": "hello", "token": self.token, "last_seq": last_seq}
         )
@@ -104,13 +130,84 @@ class Widget:
     async def send(self, **message):
         await self.socket.send_json_to(message)
 
+    async def close_code(self) -> int:
+        """How the server closed the socket (it must close it)."""
+        output = await self.socket.receive_output(timeout=RECEIVE_TIMEOUT)
+        assert output["type"] == "websocket.close", output
+        return output.get("code", 1000)
+
+    async def hears_nothing(self, timeout: float = 0.3) -> bool:
+        return await self.socket.receive_nothing(timeout=timeout)
+
     async def close(self):
         await self.socket.disconnect()
+
+    def visitor(self) -> ChatVisitor:
+        from channels_app.widget.tokens import visitor_for_token
+
+        return visitor_for_token(self.token, self.inbox)
 
 
 @pytest.fixture
 def widget(client, chat_inbox):
     return Widget(client, chat_inbox)
+
+
+@pytest.fixture
+def new_widget(chat_inbox):
+    """Another browser: a widget with a client (and storage) of its own."""
+
+    def make(inbox=None) -> Widget:
+        return Widget(Client(), inbox or chat_inbox)
+
+    return make
+
+
+def signed_user(user_id: str = "user-42", *, ts=None, secret: str = SECRET) -> dict:
+    """What the host site puts on the page for its signed-in user."""
+    ts = int(time.time()) if ts is None else ts
+    return {
+        "id": user_id,
+        "ts": ts,
+        "hash": user_hash(secret, user_id=user_id, timestamp=ts),
+    }
+
+
+def ticket_of(widget: Widget) -> Ticket:
+    """The chat ticket the widget's visitor is talking on."""
+    return Ticket.objects.get(
+        conversation_key=f"visitor:{widget.visitor().public_id.hex}"
+    )
+
+
+async def desk_socket(user) -> WebsocketCommunicator:
+    """An agent's desk socket, signed in through a real session cookie."""
+
+    def cookie():
+        browser = Client()
+        browser.force_login(user)
+        return browser.cookies[settings.SESSION_COOKIE_NAME].value
+
+    session = await sync_to_async(cookie)()
+    socket = WebsocketCommunicator(
+        application,
+        "/ws/desk/",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()),
+        ],
+    )
+    accepted, _ = await socket.connect()
+    assert accepted
+    return socket
+
+
+async def desk_receive_until(socket, kind: str) -> dict:
+    while True:
+        item = await socket.receive_json_from(timeout=RECEIVE_TIMEOUT)
+        if item["type"] == kind:
+            return item
 
 
 def run(coroutine):

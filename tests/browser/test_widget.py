@@ -1,0 +1,614 @@
+"""The chat widget in a real browser: a shop's page on one origin embeds the desk's
+widget from another; visitors chat with agents on the desk, live, and neither a
+forged identity, a visitor of another chat nor a site the inbox does not allow
+gets at anyone's conversation."""
+
+import base64
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from channels_app.models import ChatEntry, ChatVisitor, Inbox
+from channels_app.widget.entries import attachment_url, visitor_conversation_key
+from channels_app.widget.tokens import user_hash
+from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
+from tests.browser.host_site import HostSite, embed_page
+from tests.factories import AgentFactory
+from tickets.actions.tickets import do_reply
+from tickets.models import Agent, Attachment, Ticket, TicketRating, TimelineEvent
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+SLUG = "shop"
+SECRET = "acme-shop-identity-secret"
+SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "widget.png"
+VIEWPORT = {"width": 1280, "height": 760}
+# A one-pixel PNG, for the visitor's upload.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+    "awAAAABJRU5ErkJggg=="
+)
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture
+def host_site():
+    site = HostSite().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def chat_inbox(host_site, desk_server) -> Inbox:
+    """The shop's chat: only the shop's site may embed it."""
+    host_site.pages["/"] = embed_page(desk_server.url, SLUG)
+    return Inbox.objects.create(
+        adapter=Inbox.Adapter.CHAT,
+        name="Acme shop chat",
+        slug=SLUG,
+        config={
+            "title": "Acme help",
+            "greeting": "Hi! How can we help with your order?",
+            "color": "#2f4f3a",
+            "name_field": "required",
+            "email_field": "optional",
+            "allowed_origins": [host_site.origin],
+        },
+        secrets={"identity_secret": SECRET},
+    )
+
+
+@pytest.fixture
+def agent(teams) -> Agent:
+    """An agent of Technical support, where the worker routes new chats."""
+    return AgentFactory(
+        username="tomas", first_name="Tomás", last_name="Rocha", teams=[teams["tech"]]
+    )
+
+
+@pytest.fixture
+def agent_at_desk(agent) -> Agent:
+    """The agent counts as online, without a desk page open."""
+    Agent.objects.filter(pk=agent.pk).update(desk_seen_at=timezone.now())
+    return agent
+
+
+@pytest.fixture
+def new_page(browser):
+    """new_page() → a page in a browser context of its own (a visitor's browser)."""
+    contexts = []
+
+    def fresh_page():
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield fresh_page
+    for context in contexts:
+        context.close()
+
+
+# ------------------------------------------------------------------- helpers
+
+
+class Visitor:
+    """A visitor on the shop's page, driving the widget in its iframe."""
+
+    def __init__(self, page):
+        self.page = page
+        self.frame = page.frame_locator("#supportdesk-frame")
+        # The widget's token, as the desk issued it (the iframe may keep it in
+        # memory only: a browser can deny a third-party frame its storage).
+        self.token = ""
+
+    def open(self, url: str) -> "Visitor":
+        self.page.goto(url)
+        self.page.get_by_test_id("supportdesk-launcher").click()
+        return self
+
+    def start_chat(self, name: str, email: str = "") -> "Visitor":
+        self.frame.get_by_test_id("prechat-name").fill(name)
+        if email:
+            self.frame.get_by_test_id("prechat-email").fill(email)
+        with self.page.expect_response(
+            lambda response: response.url.endswith(f"/widget/{SLUG}/session")
+        ) as answer:
+            self.frame.get_by_test_id("prechat-submit").click()
+        self.token = answer.value.json()["token"]
+        expect(self.frame.get_by_test_id("composer-input")).to_be_visible()
+        self.wait_connected()
+        return self
+
+    def wait_connected(self) -> None:
+        expect(self.frame.get_by_test_id("connection-status")).to_have_attribute(
+            "data-state", "open"
+        )
+
+    def write(self, text: str) -> None:
+        self.frame.get_by_test_id("composer-input").fill(text)
+        self.frame.get_by_test_id("composer-send").click()
+
+    def stored(self, text: str):
+        """The visitor's message once the desk stored it and numbered it."""
+        return self.frame.locator(
+            "[data-testid=message][data-from=visitor][data-seq]", has_text=text
+        )
+
+    def agent_messages(self):
+        return self.frame.locator("[data-testid=message][data-from=agent]")
+
+    def shown(self) -> list[tuple[int, str, str]]:
+        """(seq, from, text) of every numbered message, in page order."""
+        return self.frame.get_by_test_id("message").evaluate_all(
+            """bubbles => bubbles.filter(b => b.dataset.seq).map(
+                   b => [Number(b.dataset.seq), b.dataset.from, b.textContent.trim()])"""
+        )
+
+    def frame_context(self):
+        """The iframe itself, to run script in the widget's own origin."""
+        return self.page.locator("#supportdesk-frame").element_handle().content_frame()
+
+
+def wait_until(page, condition, what: str, timeout_ms: int = UI_TIMEOUT_MS):
+    """Poll `condition` while the browser's events keep flowing."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout_ms} ms")
+        page.wait_for_timeout(100)
+    return result
+
+
+def chat_ticket(page, visitor_name: str) -> Ticket:
+    """The open chat ticket of a visitor, once the worker made and routed it."""
+
+    def routed():
+        visitor = ChatVisitor.objects.filter(name=visitor_name).first()
+        if visitor is None:
+            return None
+        return Ticket.objects.filter(
+            conversation_key=visitor_conversation_key(visitor), team__isnull=False
+        ).first()
+
+    return wait_until(page, routed, f"a routed ticket for {visitor_name}")
+
+
+def open_ticket(page, desk_url: str, ticket_id) -> None:
+    """The ticket page, live and watching the ticket (so typing crosses over)."""
+    confirmed = []
+
+    def record(socket):
+        socket.on(
+            "framereceived",
+            lambda payload: confirmed.append(1) if '"watching"' in payload else None,
+        )
+
+    page.on("websocket", record)
+    page.goto(f"{desk_url}/tickets/{ticket_id}/")
+    wait_until_live(page)
+    wait_until(page, lambda: confirmed, "the desk confirmed the watch")
+    page.remove_listener("websocket", record)
+
+
+class SocketSwitch:
+    """Carries a browser context's widget sockets to the desk and records what the
+    desk sends; drop() cuts them and refuses new ones until restore()."""
+
+    def __init__(self, context):
+        self.up = True
+        self.live: list = []
+        self.from_desk: list[dict] = []
+        context.route_web_socket(re.compile(r"/ws/widget/"), self._route)
+
+    def _route(self, socket) -> None:
+        if not self.up:
+            socket.close(code=1001, reason="offline")
+            return
+        desk = socket.connect_to_server()
+
+        def relay(message) -> None:
+            self.from_desk.append(json.loads(message))
+            socket.send(message)
+
+        desk.on_message(relay)
+        self.live.append((socket, desk))
+
+    def drop(self) -> None:
+        self.up = False
+        for socket, desk in self.live:
+            desk.close()
+            socket.close(code=1001, reason="offline")
+        self.live.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+
+# --------------------------------------------------------------------- tests
+
+
+def test_a_visitor_and_an_agent_chat_live(
+    open_page, new_page, desk_server, host_site, chat_inbox, agent
+):
+    """The visitor's message reaches the agent's queue live; typing shows both
+    ways; the agent's reply reaches the widget with the agent's name."""
+    desk = open_page(agent)
+    wait_until_live(desk)
+
+    visitor = Visitor(new_page()).open(host_site.url("/"))
+    expect(visitor.frame.get_by_test_id("prechat-form")).to_be_visible()
+    visitor.start_chat("Marta Silva", "marta@example.com")
+    visitor.write("Hi! My order #4411 arrived damaged, what now?")
+    expect(visitor.stored("My order #4411 arrived damaged")).to_have_attribute(
+        "data-seq", "1"
+    )
+
+    row = desk.locator("#queue-body tr.ticket-row", has_text="Marta Silva")
+    expect(row).to_contain_text("My order #4411 arrived damaged")
+    expect(row).to_contain_text("Technical support")
+    open_ticket(desk, desk_server.url, row.get_attribute("data-ticket-id"))
+    timeline = desk.locator("#timeline")
+    expect(timeline).to_contain_text("My order #4411 arrived damaged, what now?")
+    # The agent has the chat in view: the visitor's message shows as seen.
+    expect(visitor.frame.get_by_test_id("seen-marker")).to_be_visible()
+
+    composer = visitor.frame.get_by_test_id("composer-input")
+    composer.press_sequentially("The box was soaked", delay=60)
+    expect(desk.get_by_test_id("visitor-typing")).to_contain_text(
+        "Marta Silva is typing"
+    )
+    composer.press("Enter")
+    expect(timeline).to_contain_text("The box was soaked")
+    expect(desk.get_by_test_id("visitor-typing")).to_have_count(0)
+
+    reply_box = desk.locator("#reply-text")
+    reply_box.fill("So sorry about that!")
+    typing = visitor.frame.get_by_test_id("typing-indicator")
+    expect(typing).to_be_visible()
+    expect(typing).to_contain_text("Tomás Rocha is typing")
+    reply_box.fill("So sorry about that! A replacement tent ships today.")
+    desk.locator("#reply-box button[type=submit]").click()
+
+    reply = visitor.agent_messages()
+    expect(reply).to_have_count(1)
+    expect(reply).to_contain_text("A replacement tent ships today.")
+    expect(visitor.frame.locator(".row", has=reply)).to_contain_text("Tomás Rocha")
+    expect(typing).to_be_hidden()
+    assert [(seq, sender) for seq, sender, _ in visitor.shown()] == [
+        (1, "visitor"),
+        (2, "visitor"),
+        (3, "agent"),
+    ]
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    visitor.page.screenshot(path=str(SCREENSHOT))
+
+
+def test_replies_sent_while_the_visitor_is_offline_arrive_once_in_order(
+    new_page, desk_server, host_site, chat_inbox, agent_at_desk
+):
+    """Five replies sent while the widget's socket is down all appear after it
+    reconnects, in order, once; what the visitor wrote offline is sent once."""
+    page = new_page()
+    switch = SocketSwitch(page.context)
+    visitor = Visitor(page).open(host_site.url("/"))
+    visitor.start_chat("Omar Haddad")
+    visitor.write("Where is my parcel?")
+    expect(visitor.stored("Where is my parcel?")).to_be_visible()
+    ticket = chat_ticket(page, "Omar Haddad")
+
+    switch.drop()
+    page.context.set_offline(True)
+    status = visitor.frame.get_by_test_id("connection-status")
+    expect(status).to_have_attribute("data-state", "closed")
+    visitor.write("Hello? Are you still there?")
+
+    replies = [f"Update {n} of 5 on your parcel." for n in range(1, 6)]
+    for text in replies:
+        do_reply(ticket=ticket, author=agent_at_desk, text=text)
+    wait_until(
+        page,
+        lambda: ChatEntry.objects.filter(visitor__name="Omar Haddad").count() == 6,
+        "the worker put the five replies on the visitor's stream",
+    )
+    expect(visitor.agent_messages()).to_have_count(0)
+
+    switch.restore()
+    page.context.set_offline(False)
+    expect(visitor.agent_messages()).to_have_count(5)
+    expect(visitor.stored("Hello? Are you still there?")).to_have_attribute(
+        "data-seq", "7"
+    )
+    page.wait_for_timeout(1000)  # room for a late duplicate to show itself
+
+    shown = visitor.shown()
+    assert [seq for seq, _, _ in shown] == [1, 2, 3, 4, 5, 6, 7]
+    assert [text for _, sender, text in shown if sender == "agent"] == replies
+    sent = [item["entry"]["seq"] for item in switch.from_desk if item["type"] == "entry"]
+    assert sorted(sent) == [1, 2, 3, 4, 5, 6, 7], sent
+    assert (
+        TimelineEvent.objects.filter(
+            ticket=ticket, text="Hello? Are you still there?"
+        ).count()
+        == 1
+    )
+
+
+def test_a_forged_or_stale_user_signature_never_joins_that_users_chat(
+    new_page, desk_server, host_site, chat_inbox, agent_at_desk
+):
+    """The host page's signed user id is honoured only with the inbox's secret and
+    a fresh timestamp; otherwise the visitor chats as an anonymous one."""
+    now = int(time.time())
+    host_site.pages["/forged"] = embed_page(
+        desk_server.url,
+        SLUG,
+        user_id="4242",
+        user_hash=user_hash("a-guessed-secret", user_id="4242", timestamp=now),
+        user_ts=str(now),
+        user_name="Eve Mallory",
+    )
+    stale = now - 3 * 24 * 3600
+    host_site.pages["/stale"] = embed_page(
+        desk_server.url,
+        SLUG,
+        user_id="4242",
+        user_hash=user_hash(SECRET, user_id="4242", timestamp=stale),
+        user_ts=str(stale),
+        user_name="Eve Mallory",
+    )
+    host_site.pages["/account"] = embed_page(
+        desk_server.url,
+        SLUG,
+        user_id="4343",
+        user_hash=user_hash(SECRET, user_id="4343", timestamp=now),
+        user_ts=str(now),
+        user_name="Nina Kowalski",
+        user_email="nina@example.com",
+    )
+
+    for path in ("/forged", "/stale"):
+        page = new_page()
+        answers = []
+        page.on(
+            "response",
+            lambda response: answers.append(response.status)
+            if response.url.endswith(f"/widget/{SLUG}/session")
+            else None,
+        )
+        visitor = Visitor(page).open(host_site.url(path))
+        # Refused, the widget starts over as a stranger who has to say who they are.
+        expect(visitor.frame.get_by_test_id("prechat-form")).to_be_visible()
+        expect(visitor.frame.get_by_test_id("prechat-name")).to_have_value("")
+        assert answers[:2] == [403, 200], (path, answers)
+        visitor.start_chat("Eve")
+
+    assert not ChatVisitor.objects.filter(external_user_id="4242").exists()
+    assert not ChatVisitor.objects.filter(identity_value=f"{SLUG}:user:4242").exists()
+    assert ChatVisitor.objects.filter(name="Eve", external_user_id="").count() == 2
+
+    # The same page with a genuine signature: straight into that user's chat.
+    visitor = Visitor(new_page()).open(host_site.url("/account"))
+    expect(visitor.frame.get_by_test_id("composer-input")).to_be_visible()
+    visitor.wait_connected()
+    expect(visitor.frame.get_by_test_id("prechat-form")).to_be_hidden()
+    nina = ChatVisitor.objects.get(external_user_id="4343")
+    assert nina.identity_value == f"{SLUG}:user:4343"
+    assert (nina.name, nina.email) == ("Nina Kowalski", "nina@example.com")
+
+
+PROBE = """
+async ({ tokens, ownToken, victim, fileUrls, sessionTokens }) => {
+  const url = "ws://" + location.host + "/ws/widget/shop/";
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function talk(token, afterHello) {
+    return new Promise((resolve) => {
+      const got = [];
+      const ws = new WebSocket(url);
+      const finish = (code) => resolve({ code, got });
+      ws.onmessage = (message) => got.push(message.data);
+      ws.onclose = (event) => finish(event.code);
+      ws.onopen = async () => {
+        ws.send(JSON.stringify({
+          type: "hello", token, last_seq: 0,
+          visitor: victim, group: "widget." + victim,
+        }));
+        await pause(400);
+        if (ws.readyState === WebSocket.OPEN) await afterHello(ws);
+        await pause(600);
+        ws.close();
+      };
+    });
+  }
+
+  async function ask(ws) {
+    for (const before of [1, 2, 3, 4, 5, 10, 100, 2147483647]) {
+      ws.send(JSON.stringify({ type: "history", before }));
+    }
+    ws.send(JSON.stringify({ type: "receipt", seq: 2, read: true }));
+    ws.send(JSON.stringify({ type: "hello", token: ownToken, last_seq: 0 }));
+    ws.send(JSON.stringify({ type: "rate", seq: 1, score: 1, comment: "x" }));
+  }
+
+  const sockets = [];
+  for (const token of tokens) sockets.push(await talk(token, ask));
+  const own = await talk(ownToken, ask);
+  const files = [];
+  for (const fileUrl of fileUrls) {
+    const answer = await fetch(fileUrl);
+    files.push({ status: answer.status, body: await answer.text() });
+  }
+  const sessions = [];
+  for (const token of sessionTokens) {
+    const answer = await fetch("/widget/shop/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Widget-Token": token },
+      body: "{}",
+    });
+    sessions.push({ status: answer.status, body: await answer.text() });
+  }
+  return { sockets, own, files, sessions };
+}
+"""
+
+
+def test_a_visitor_cannot_read_another_visitors_chat(
+    new_page, desk_server, host_site, chat_inbox, agent_at_desk
+):
+    """Hand-made tokens, other sequence numbers and other visitors' file links
+    bring nothing of another visitor's chat to a page."""
+    ana = Visitor(new_page()).open(host_site.url("/"))
+    ana.start_chat("Ana Lima", "ana@example.com")
+    secret = "My card ends in 9921 and my code is PINE-7781"
+    ana.write(secret)
+    ana.frame.locator("#attach-input").set_input_files(
+        {"name": "receipt-ana.png", "mimeType": "image/png", "buffer": PIXEL_PNG}
+    )
+    expect(ana.stored(secret)).to_be_visible()
+    expect(
+        ana.frame.locator("[data-seq] img[alt='receipt-ana.png']")
+    ).to_be_visible()
+
+    bruno = Visitor(new_page()).open(host_site.url("/"))
+    bruno.start_chat("Bruno Costa")
+    bruno.write("Do you ship to Porto?")
+    expect(bruno.stored("Do you ship to Porto?")).to_be_visible()
+
+    victim = ChatVisitor.objects.get(name="Ana Lima")
+    thief = ChatVisitor.objects.get(name="Bruno Costa")
+    receipt = Attachment.objects.get(name="receipt-ana.png")
+    claim = {"v": victim.public_id.hex, "i": chat_inbox.pk, "t": int(time.time())}
+    bare = base64.urlsafe_b64encode(json.dumps(claim).encode()).decode().rstrip("=")
+    own_token = bruno.token
+    tokens = [
+        bare,
+        # Bruno's genuine signature on Ana's claim.
+        bare + own_token[own_token.index(":") :],
+        signing.dumps(claim, key="not-the-desk-key", salt="supportdesk.widget.visitor"),
+        victim.public_id.hex,
+        str(victim.public_id),
+        victim.identity_value,
+    ]
+    probe = {
+        "tokens": tokens,
+        "victim": victim.public_id.hex,
+        "fileUrls": [
+            f"/widget/{SLUG}/files/{receipt.pk}/forged/",
+            # A genuine link, but to Bruno for Ana's file.
+            attachment_url(thief, receipt.pk),
+        ],
+        "sessionTokens": tokens,
+    }
+
+    found = bruno.frame_context().evaluate(PROBE, {**probe, "ownToken": own_token})
+
+    assert [socket["code"] for socket in found["sockets"]] == [4401] * len(tokens)
+    assert all(not socket["got"] for socket in found["sockets"]), found["sockets"]
+    own = "\n".join(found["own"]["got"])
+    assert "Do you ship to Porto?" in own  # Bruno's socket worked, for Bruno
+    assert [answer["status"] for answer in found["files"]] == [404, 404]
+    assert all(answer["status"] == 200 for answer in found["sessions"])
+    everything = json.dumps(found)
+    for leak in ("9921", "PINE-7781", "receipt-ana", "Ana Lima", "ana@example.com"):
+        assert leak not in everything, leak
+    expect(bruno.frame.get_by_test_id("message-list")).not_to_contain_text("PINE")
+
+    # The same probe from Ana's own widget does find her chat: it can see a leak.
+    mine = ana.frame_context().evaluate(
+        PROBE,
+        {
+            **probe,
+            "ownToken": ana.token,
+            "fileUrls": [attachment_url(victim, receipt.pk)],
+        },
+    )
+    assert "PINE-7781" in "\n".join(mine["own"]["got"])
+    assert mine["files"][0]["status"] == 200
+
+
+def test_a_site_the_inbox_does_not_allow_cannot_embed_the_widget(
+    new_page, desk_server, host_site, chat_inbox
+):
+    """The iframe refuses to show on another site, and the socket refuses a page
+    of that site; the shop's own page gets both."""
+    stranger = HostSite().start()
+    try:
+        stranger.pages["/"] = embed_page(desk_server.url, SLUG)
+        page = new_page()
+        page.goto(stranger.url("/"))
+        page.get_by_test_id("supportdesk-launcher").click()
+        frame = page.locator("#supportdesk-frame").element_handle()
+        wait_until(
+            page,
+            lambda: frame.content_frame().url.startswith("chrome-error:"),
+            "the browser blocked the frame",
+        )
+        expect(
+            page.frame_locator("#supportdesk-frame").get_by_test_id("prechat-form")
+        ).to_have_count(0)
+        socket_url = desk_server.url.replace("http:", "ws:") + f"/ws/widget/{SLUG}/"
+        assert page.evaluate(OPEN_SOCKET, socket_url) == ["error", "close"]
+    finally:
+        stranger.stop()
+
+    shop = new_page()
+    shop.goto(host_site.url("/"))
+    shop.get_by_test_id("supportdesk-launcher").click()
+    expect(
+        shop.frame_locator("#supportdesk-frame").get_by_test_id("prechat-form")
+    ).to_be_visible()
+    assert shop.evaluate(OPEN_SOCKET, socket_url) == ["open", "close"]
+
+
+OPEN_SOCKET = """
+(url) => new Promise((resolve) => {
+  const events = [];
+  const ws = new WebSocket(url);
+  ws.onopen = () => { events.push("open"); ws.close(); };
+  ws.onerror = () => events.push("error");
+  ws.onclose = () => { events.push("close"); resolve(events); };
+})
+"""
+
+
+def test_the_visitor_rates_a_resolved_chat(
+    open_page, new_page, desk_server, host_site, chat_inbox, agent
+):
+    """Once the agent resolves the chat, the visitor's stars and comment land on
+    the ticket."""
+    desk = open_page(agent)
+    wait_until_live(desk)
+    visitor = Visitor(new_page()).open(host_site.url("/"))
+    visitor.start_chat("Priya Natarajan")
+    visitor.write("The replacement arrived, thanks!")
+    ticket = chat_ticket(visitor.page, "Priya Natarajan")
+
+    open_ticket(desk, desk_server.url, ticket.pk)
+    desk.locator("#tab-resolve").click()
+    desk.locator("#resolve-text").fill("Replacement delivered.")
+    desk.locator("#resolve-box button[type=submit]").click()
+
+    form = visitor.frame.get_by_test_id("rating-form")
+    expect(form).to_be_visible()
+    form.get_by_test_id("rating-star-4").click()
+    form.get_by_test_id("rating-comment").fill("Quick and kind.")
+    form.get_by_test_id("rating-submit").click()
+    expect(visitor.frame.get_by_test_id("rating-thanks")).to_contain_text("★★★★☆")
+
+    rating = desk.get_by_test_id("ticket-rating")
+    expect(rating).to_contain_text("4/5")
+    expect(rating).to_contain_text("Quick and kind.")
+    expect(desk.locator("#timeline .kind-rating")).to_contain_text("Quick and kind.")
+    stored = TicketRating.objects.get(ticket=ticket)
+    assert (stored.score, stored.comment, stored.channel) == (4, "Quick and kind.", "chat")

@@ -1,0 +1,631 @@
+"""Outbound webhooks: events recorded with the change that causes them, signed
+posts to a receiver on loopback, retries, refused targets, the API and the admin.
+
+Tasks run inline here; tests/supportdesk/test_webhooks_worker.py runs them on a
+real Celery worker.
+"""
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test import TestCase
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from customers.actions import do_merge_customers
+from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from supportdesk.tasks import deliver_webhook, sweep_webhook_deliveries
+from supportdesk.webhooks import EVENTS, forget_subscriptions, record
+from supportdesk.webhooks.actions import do_create_endpoint
+from supportdesk.webhooks.targets import TargetRefused, check_target_url
+from tests.factories import AgentFactory
+from tests.helpers import deliver, message
+from tests.provider_server import Reply
+from tickets.actions.tickets import (
+    TicketActionError,
+    do_assign_ticket,
+    do_reply,
+    do_resolve_ticket,
+)
+from tickets.models import Agent, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ALL_EVENTS = list(EVENTS)
+
+
+def signature_is_valid(request, secret: str) -> bool:
+    """What a receiver does: HMAC-SHA256 over "<timestamp>." and the raw body."""
+    timestamp = request.headers["x-desk-timestamp"]
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(f"v1={expected}", request.headers["x-desk-signature"])
+
+
+def events_of(requests) -> list[str]:
+    return [r.headers["x-desk-event"] for r in requests]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_subscriptions():
+    forget_subscriptions()
+    yield
+    forget_subscriptions()
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def receiver(provider_server, loopback_allowed):
+    provider_server.route("POST", "/hooks", Reply(status=204, body=b""))
+    return provider_server
+
+
+@pytest.fixture
+def endpoint(receiver) -> WebhookEndpoint:
+    return do_create_endpoint(url=f"{receiver.url}/hooks", events=ALL_EVENTS)
+
+
+def open_ticket(teams, **fields) -> Ticket:
+    deliver(message("email", **fields))
+    return Ticket.objects.get()
+
+
+# ------------------------------------------------------------------- recording
+
+
+def test_a_new_ticket_reaches_the_receiver_signed_as_each_of_its_events(
+    endpoint, receiver, teams
+):
+    """A message that opens a ticket is ticket.created and message.created, and
+    its routing ticket.routed: each once, signed with the endpoint's secret."""
+    before = int(time.time())
+    deliver(message("email", sender_name="Ana Silva", text="My card was charged."))
+
+    requests = receiver.requests
+    assert sorted(events_of(requests)) == [
+        "message.created",
+        "ticket.created",
+        "ticket.routed",
+    ]
+    for request in requests:
+        assert signature_is_valid(request, endpoint.secret)
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["user-agent"].startswith("SupportDesk-Webhooks/")
+        assert before <= int(request.headers["x-desk-timestamp"]) <= time.time() + 1
+        body = request.json()
+        assert body["id"] == request.headers["x-desk-delivery"]
+        assert body["event"] == request.headers["x-desk-event"]
+    assert len({r.headers["x-desk-delivery"] for r in requests}) == 3
+    by_event = {r.headers["x-desk-event"]: r.json()["data"] for r in requests}
+    ticket = Ticket.objects.get()
+    created = by_event["ticket.created"]
+    assert created["ticket"]["id"] == ticket.pk
+    assert created["ticket"]["customer"]["display_name"] == "Ana Silva"
+    assert created["message"]["text"] == "My card was charged."
+    assert created["message"]["direction"] == "in"
+    assert by_event["message.created"]["message"] == created["message"]
+    route = by_event["ticket.routed"]["route"]
+    assert route["to_team"]["slug"] == "tech"
+    assert by_event["ticket.routed"]["ticket"]["team"]["slug"] == "tech"
+    assert WebhookDelivery.objects.filter(status="succeeded").count() == 3
+
+
+def test_each_action_is_posted_once_as_its_event(endpoint, receiver, teams):
+    """Assigning, replying (sent, then reported sent), resolving and merging:
+    each event arrives once, whatever else the desk publishes meanwhile."""
+    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams, text="Is anyone there?")
+    deliver(message("email", ("email", "bo@example.com"), text="Hello"))
+    receiver.requests.clear()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_assign_ticket(ticket=ticket, assignee=tech_agent)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = do_reply(ticket=ticket, author=tech_agent, text="Yes, hello!")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_resolve_ticket(ticket=ticket, actor=tech_agent, resolution_note="Helped.")
+    bo_ticket = Ticket.objects.exclude(pk=ticket.pk).get()
+    bo = bo_ticket.customer
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        merge = do_merge_customers(source=bo, target=ticket.customer, reason="Same")
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == "sent"  # published again as it changed
+    assert Counter(events_of(receiver.requests)) == {
+        "ticket.assigned": 1,
+        "message.created": 1,
+        "ticket.resolved": 1,
+        "ticket.updated": 1,
+        "customer.merged": 1,
+    }
+    data = {r.headers["x-desk-event"]: r.json()["data"] for r in receiver.requests}
+    assert data["ticket.assigned"]["ticket"]["assignee"]["username"] == "tom"
+    assert data["message.created"]["message"]["direction"] == "out"
+    assert data["message.created"]["message"]["author"]["username"] == "tom"
+    assert data["ticket.resolved"]["ticket"]["resolution_note"] == "Helped."
+    assert data["ticket.updated"]["changes"] == {"status": "resolved"}
+    assert data["customer.merged"]["merge"] == {
+        "id": merge.pk,
+        "source_customer_id": bo.pk,
+        "target_customer_id": ticket.customer_id,
+        "reason": "Same",
+        "actor": None,
+        "moved_ticket_ids": [bo_ticket.pk],
+        "moved_identities": 1,
+        "moved_events": len(merge.moved_event_ids),
+    }
+
+
+def test_an_endpoint_receives_only_the_events_it_subscribes_to(receiver, teams):
+    do_create_endpoint(url=f"{receiver.url}/hooks", events=["ticket.routed"])
+
+    deliver(message("email"))
+
+    assert events_of(receiver.requests) == ["ticket.routed"]
+    assert WebhookDelivery.objects.get().event == "ticket.routed"
+
+
+def test_without_a_subscribed_endpoint_nothing_is_recorded(
+    receiver, teams, django_assert_num_queries
+):
+    """No endpoint, a disabled one, or one subscribed to other events: no rows,
+    and a realtime event costs no query once the process knows it."""
+    endpoint = do_create_endpoint(
+        url=f"{receiver.url}/hooks", events=["customer.merged"]
+    )
+    WebhookEndpoint.objects.create(url=endpoint.url, events=ALL_EVENTS, enabled=False)
+    forget_subscriptions()
+
+    deliver(message("email"))
+    ticket = Ticket.objects.get()
+
+    assert WebhookDelivery.objects.count() == 0
+    assert receiver.requests == []
+    with django_assert_num_queries(0):
+        record({"type": "ticket.updated", "ticket_id": ticket.pk, "status": "open"})
+        record({"type": "message.created", "event_id": 1, "new_ticket": True})
+
+
+def test_deliveries_commit_with_the_change_or_not_at_all(endpoint, receiver, teams):
+    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams)
+    receiver.requests.clear()
+    WebhookDelivery.objects.all().delete()
+
+    with pytest.raises(RuntimeError), TestCase.captureOnCommitCallbacks(execute=True):
+        with transaction.atomic():
+            do_assign_ticket(ticket=ticket, assignee=tech_agent)
+            raise RuntimeError("the caller's work failed after the action")
+    with pytest.raises(TicketActionError):
+        do_resolve_ticket(ticket=ticket, actor=tech_agent, resolution_note="")
+
+    assert WebhookDelivery.objects.count() == 0
+    assert receiver.requests == []
+
+
+# -------------------------------------------------------------------- attempts
+
+
+def assign_once(teams) -> WebhookDelivery:
+    """One ticket.assigned delivery, attempted once."""
+    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams)
+    WebhookDelivery.objects.all().delete()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_assign_ticket(ticket=ticket, assignee=tech_agent)
+    return WebhookDelivery.objects.get()
+
+
+def make_due(delivery: WebhookDelivery) -> None:
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+@pytest.fixture
+def assigned_only(receiver):
+    return do_create_endpoint(url=f"{receiver.url}/hooks", events=["ticket.assigned"])
+
+
+def test_a_failed_attempt_is_logged_and_retried_with_the_same_delivery_id(
+    assigned_only, receiver, teams, settings
+):
+    settings.WEBHOOK_RETRY_SECONDS = 30
+    receiver.route("POST", "/hooks", Reply(status=500, body=b"database is down"))
+
+    delivery = assign_once(teams)
+
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_status_code == 500
+    assert delivery.last_error == "attempt 1: HTTP 500: database is down"
+    wait = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
+    assert wait == pytest.approx(30)
+    # The retry queued at once finds it not due yet: one request so far.
+    assert len(receiver.requests) == 1
+
+    receiver.route("POST", "/hooks", Reply(status=200, body={"ok": True}))
+    make_due(delivery)
+    deliver_webhook.delay(delivery.pk)
+    deliver_webhook.delay(delivery.pk)  # a duplicate task sends nothing
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    assert (delivery.last_status_code, delivery.last_error) == (200, "")
+    assert delivery.delivered_at is not None and delivery.next_attempt_at is None
+    ids = [r.headers["x-desk-delivery"] for r in receiver.requests]
+    assert ids == [str(delivery.delivery_id)] * 2
+    assert receiver.requests[0].body == receiver.requests[1].body
+
+
+def test_after_the_last_attempt_the_delivery_fails(
+    assigned_only, receiver, teams, settings
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    receiver.route("POST", "/hooks", Reply(status=503, body=b""))
+
+    delivery = assign_once(teams)
+    make_due(delivery)
+    deliver_webhook.delay(delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", 2)
+    assert delivery.last_error == "gave up after 2 attempts: HTTP 503"
+    assert delivery.next_attempt_at is None
+    make_due(delivery)
+    deliver_webhook.delay(delivery.pk)
+    assert len(receiver.requests) == 2
+
+
+def test_a_redirect_is_not_followed(assigned_only, receiver, teams):
+    # The stand-in sends no headers but its own two: Location rides on the
+    # Content-Type line.
+    receiver.route(
+        "POST",
+        "/hooks",
+        Reply(status=302, body=b"", content_type="text/plain\r\nLocation: /else"),
+    )
+    receiver.route("POST", "/else", Reply(status=200))
+
+    delivery = assign_once(teams)
+
+    assert [r.path for r in receiver.requests] == ["/hooks"]
+    assert delivery.status == "pending"
+    assert delivery.last_error == "attempt 1: HTTP 302 (redirects are not followed)"
+
+
+def test_an_unreachable_receiver_is_logged_and_retried(loopback_allowed, teams):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    do_create_endpoint(url=f"http://127.0.0.1:{port}/", events=["ticket.assigned"])
+
+    delivery = assign_once(teams)
+
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_status_code is None
+    assert delivery.last_error == "attempt 1: could not connect: Connection refused"
+
+
+def test_the_sweep_queues_a_delivery_whose_task_was_lost(
+    assigned_only, receiver, teams
+):
+    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams)
+    with TestCase.captureOnCommitCallbacks(execute=False):  # the task is lost
+        do_assign_ticket(ticket=ticket, assignee=tech_agent)
+    delivery = WebhookDelivery.objects.get()
+
+    assert sweep_webhook_deliveries() == 0  # not overdue yet
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sweep_webhook_deliveries() == 1
+
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    assert events_of(receiver.requests) == ["ticket.assigned"]
+
+
+# ------------------------------------------------------------- refused targets
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hooks",
+        "http://localhost:8000/",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://172.16.5.4/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fe80::1]/",
+        "http://[fd00::1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://100.64.0.1/",
+        "http://240.0.0.1/",
+        "ftp://93.184.216.34/",
+        "file:///etc/passwd",
+        "http://user:password@93.184.216.34/",
+    ],
+)
+def test_urls_that_reach_inside_the_network_are_refused(url, settings):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+    with pytest.raises(TargetRefused):
+        check_target_url(url)
+
+
+def test_a_public_address_is_allowed(settings):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+    assert check_target_url("https://93.184.216.34/hooks") == ["93.184.216.34"]
+
+
+def test_every_address_a_host_resolves_to_is_checked(settings, monkeypatch):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+    answers = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 443))
+        for a in (
+            "93.184.216.34",
+            "10.0.0.7",
+        )
+    ]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
+
+    with pytest.raises(TargetRefused) as refused:
+        check_target_url("https://hooks.example.com/")
+
+    assert str(refused.value).startswith(
+        "hooks.example.com resolves to 10.0.0.7, a private address"
+    )
+
+
+def test_allowed_networks_open_only_themselves(settings):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = ["127.0.0.0/8"]
+    assert check_target_url("http://127.0.0.1:9000/") == ["127.0.0.1"]
+    with pytest.raises(TargetRefused):
+        check_target_url("http://10.0.0.1/")
+
+
+def test_a_target_refused_at_delivery_fails_without_a_request(
+    assigned_only, receiver, teams, settings
+):
+    """Allowed when it was registered, refused now: failed, never retried."""
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+
+    delivery = assign_once(teams)
+
+    assert receiver.requests == []
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error.startswith(
+        "refused: 127.0.0.1, a loopback address: webhooks are not sent to"
+    )
+
+
+def test_a_connection_that_lands_on_a_refused_address_is_dropped(
+    assigned_only, receiver, teams, settings, monkeypatch
+):
+    """A DNS answer that changes between the check and the connection (DNS
+    rebinding) is caught on the connection itself."""
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+    monkeypatch.setattr(
+        "supportdesk.webhooks.actions.check_target_url", lambda url: ["93.184.216.34"]
+    )
+
+    delivery = assign_once(teams)
+
+    assert receiver.requests == []
+    assert delivery.status == "failed"
+    assert delivery.last_error.startswith(
+        "refused: the connection reached 127.0.0.1, a loopback address"
+    )
+
+
+# ------------------------------------------------------------------------- API
+
+
+@pytest.fixture
+def admin_api(supervisor):
+    _, key = ApiToken.issue(user=supervisor, name="hooks", scopes=["admin"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def test_an_endpoint_registered_over_the_api_shows_its_secret_once(
+    admin_api, receiver, teams
+):
+    answer = admin_api.post(
+        "/api/v1/webhook-endpoints/",
+        {"url": f"{receiver.url}/hooks", "events": ["ticket.routed"]},
+        format="json",
+    )
+
+    assert answer.status_code == 201, answer.json()
+    created = answer.json()
+    secret = created["secret"]
+    assert len(secret) > 30
+    shown = admin_api.get(f"/api/v1/webhook-endpoints/{created['id']}/").json()
+    listed = admin_api.get("/api/v1/webhook-endpoints/").json()["results"]
+    assert "secret" not in shown and "secret" not in listed[0]
+    assert secret not in json.dumps([shown, listed])
+
+    deliver(message("email"))
+    [request] = receiver.requests
+    assert signature_is_valid(request, secret)
+
+
+def test_the_api_refuses_private_targets_unknown_events_and_unknown_fields(
+    admin_api, settings
+):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+    url = "/api/v1/webhook-endpoints/"
+
+    private = admin_api.post(
+        url, {"url": "http://127.0.0.1:9/", "events": ["ticket.created"]}, format="json"
+    )
+    unknown_event = admin_api.post(
+        url,
+        {"url": "https://93.184.216.34/", "events": ["ticket.eaten"]},
+        format="json",
+    )
+    extra_field = admin_api.post(
+        url,
+        {"url": "https://93.184.216.34/", "events": ["ticket.created"], "id": 7},
+        format="json",
+    )
+
+    assert private.status_code == 400
+    error = private.json()["error"]
+    assert error["code"] == "invalid"
+    assert "127.0.0.1, a loopback address" in error["fields"]["url"][0]
+    assert unknown_event.status_code == 400
+    assert "events" in unknown_event.json()["error"]["fields"]
+    assert extra_field.status_code == 400
+    assert extra_field.json()["error"]["fields"] == {"id": ["Unknown field."]}
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_webhooks_are_for_supervisors_holding_the_admin_scope(
+    supervisor, billing_agent, endpoint
+):
+    def client(user, scope):
+        _, key = ApiToken.issue(user=user, name="t", scopes=[scope])
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return api
+
+    for api in (client(supervisor, "write"), client(billing_agent, "admin")):
+        assert api.get("/api/v1/webhook-endpoints/").status_code == 403
+        assert api.get("/api/v1/webhook-deliveries/").status_code == 403
+        assert (
+            api.delete(f"/api/v1/webhook-endpoints/{endpoint.pk}/").status_code == 403
+        )
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_an_endpoint_is_changed_and_deleted_over_the_api(admin_api, endpoint):
+    path = f"/api/v1/webhook-endpoints/{endpoint.pk}/"
+
+    changed = admin_api.patch(
+        path,
+        {"events": ["ticket.resolved"], "secret": "a-new-secret-of-24-chars"},
+        format="json",
+    )
+
+    assert changed.status_code == 200
+    assert changed.json()["events"] == ["ticket.resolved"]
+    assert "secret" not in changed.json()
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "a-new-secret-of-24-chars"
+    assert admin_api.delete(path).status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_delivery_log_shows_attempts_and_errors_and_resends(
+    admin_api, assigned_only, receiver, teams
+):
+    receiver.route("POST", "/hooks", Reply(status=500, body=b"try later"))
+    delivery = assign_once(teams)
+
+    log = admin_api.get("/api/v1/webhook-deliveries/", {"status": "pending"})
+    detail = admin_api.get(f"/api/v1/webhook-deliveries/{delivery.pk}/")
+    receiver.route("POST", "/hooks", Reply(status=200))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        resent = admin_api.post(f"/api/v1/webhook-deliveries/{delivery.pk}/resend/")
+
+    [entry] = log.json()["results"]
+    assert entry["delivery_id"] == str(delivery.delivery_id)
+    assert (entry["event"], entry["attempts"]) == ("ticket.assigned", 1)
+    assert entry["last_status_code"] == 500
+    assert entry["last_error"] == "attempt 1: HTTP 500: try later"
+    assert "payload" not in entry
+    assert detail.json()["payload"]["id"] == str(delivery.delivery_id)
+    assert resent.status_code == 202
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    ids = {r.headers["x-desk-delivery"] for r in receiver.requests}
+    assert ids == {str(delivery.delivery_id)} and len(receiver.requests) == 2
+    bad_filter = admin_api.get("/api/v1/webhook-deliveries/", {"status": "lost"})
+    assert bad_filter.status_code == 400
+
+
+# ----------------------------------------------------------------------- admin
+
+
+@pytest.fixture
+def admin_client(client, db):
+    root = AgentFactory(
+        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    client.force_login(root)
+    return client
+
+
+def test_an_endpoint_added_in_the_admin_shows_its_secret_once(admin_client, receiver):
+    answer = admin_client.post(
+        "/admin/supportdesk/webhookendpoint/add/",
+        {
+            "url": f"{receiver.url}/hooks",
+            "description": "CRM",
+            "events": ["ticket.created", "customer.merged"],
+            "enabled": "on",
+            "new_secret": "",
+        },
+        follow=True,
+    )
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == ["ticket.created", "customer.merged"]
+    assert endpoint.secret in answer.content.decode()
+    page = admin_client.get(f"/admin/supportdesk/webhookendpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200
+    assert endpoint.secret not in page.content.decode()
+    assert (
+        'type="checkbox" name="events" value="ticket.routed"' in page.content.decode()
+    )
+
+
+def test_the_admin_refuses_a_private_target(admin_client, settings):
+    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
+
+    answer = admin_client.post(
+        "/admin/supportdesk/webhookendpoint/add/",
+        {"url": "http://10.0.0.5/hooks", "events": ["ticket.created"], "enabled": "on"},
+    )
+
+    assert answer.status_code == 200
+    assert "10.0.0.5, a private address" in answer.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_delivery_is_resent_from_the_admin_log(
+    admin_client, assigned_only, receiver, teams
+):
+    delivery = assign_once(teams)
+    assert delivery.status == "succeeded"
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        admin_client.post(
+            "/admin/supportdesk/webhookdelivery/",
+            {"action": "resend", "_selected_action": [delivery.pk]},
+        )
+    log = admin_client.get("/admin/supportdesk/webhookdelivery/", {"q": "assigned"})
+
+    ids = [r.headers["x-desk-delivery"] for r in receiver.requests]
+    assert ids == [str(delivery.delivery_id)] * 2
+    assert log.status_code == 200
+    assert "ticket.assigned" in log.content.decode()

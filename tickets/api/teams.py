@@ -1,0 +1,165 @@
+"""Teams with their load, and the desk's agents, over HTTP (read-only).
+
+Teams are the supervisors' teams page: open, unassigned and oldest waiting
+tickets, and each member's open tickets. Agents are listed for anyone who hands
+tickets to them: an agent sees their teammates, a supervisor everyone.
+"""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from supportdesk.api.inputs import error_responses
+from supportdesk.api.permissions import IsSupervisor
+from tickets.api.serializers import MAX_ID, TeamRefSerializer
+from tickets.models import Agent, Team, TeamMembership
+from tickets.selectors import sees_every_team
+from tickets.supervision import TeamLoad, team_loads
+
+# ---------------------------------------------------------------------- output
+
+
+class TeamMemberLoadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    open_tickets = serializers.IntegerField(help_text="Open tickets assigned.")
+
+
+class TeamLoadSerializer(serializers.Serializer):
+    """A team as the teams page shows it."""
+
+    id = serializers.IntegerField(source="team.pk")
+    name = serializers.CharField(source="team.name")
+    slug = serializers.CharField(source="team.slug")
+    is_default = serializers.BooleanField(
+        source="team.is_default",
+        help_text="Tickets no routing rule matches go to this team.",
+    )
+    open_count = serializers.IntegerField(help_text="Open tickets it owns.")
+    unassigned_count = serializers.IntegerField(
+        help_text="Open tickets it owns that nobody is assigned to."
+    )
+    oldest_waiting_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When its oldest ticket waiting on the desk (new or open) was "
+        "opened.",
+    )
+    agents = serializers.SerializerMethodField(
+        help_text="Its active members, least loaded first."
+    )
+
+    @extend_schema_field(TeamMemberLoadSerializer(many=True))
+    def get_agents(self, load: TeamLoad) -> list[dict]:
+        return [
+            {
+                "id": agent.pk,
+                "username": agent.username,
+                "name": agent.get_full_name() or agent.username,
+                "open_tickets": open_tickets,
+            }
+            for agent, open_tickets in load.agents
+        ]
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    teams = TeamRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = ["id", "username", "name", "role", "is_active", "teams"]
+        read_only_fields = fields
+
+    def get_name(self, agent: Agent) -> str:
+        return agent.get_full_name() or agent.username
+
+
+class AgentQuerySerializer(serializers.Serializer):
+    team = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Only members of this team.",
+    )
+
+
+# ----------------------------------------------------------------------- views
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Teams with their load",
+        description="Supervisors only; needs the read scope.",
+        responses={200: TeamLoadSerializer(many=True), **error_responses()},
+    ),
+    retrieve=extend_schema(
+        summary="A team with its load and members",
+        description="Supervisors only; needs the read scope.",
+        responses={200: TeamLoadSerializer, **error_responses(404)},
+    ),
+)
+class TeamViewSet(viewsets.GenericViewSet):
+    queryset = Team.objects.all()
+    serializer_class = TeamLoadSerializer
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+    # A desk has a handful of teams, and their load is read for all at once.
+    pagination_class = None
+    lookup_value_regex = r"\d+"
+
+    def list(self, request):
+        return Response(TeamLoadSerializer(team_loads(), many=True).data)
+
+    def retrieve(self, request, pk=None):
+        team = self.get_object()
+        load = next(load for load in team_loads() if load.team.pk == team.pk)
+        return Response(TeamLoadSerializer(load).data)
+
+
+def agents_visible_to(user) -> QuerySet[Agent]:
+    """Everyone for whoever sees every team; otherwise oneself and the active
+    members of one's teams, the agents one may hand a ticket to."""
+    agents = Agent.objects.all()
+    if sees_every_team(user):
+        return agents
+    own_teams = TeamMembership.objects.filter(agent=user).values("team_id")
+    teammate = TeamMembership.objects.filter(
+        agent=OuterRef("pk"), team_id__in=own_teams
+    )
+    return agents.filter(Q(pk=user.pk) | Q(Exists(teammate), is_active=True))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Agents, newest first",
+        description="Agents see themselves and their teammates; supervisors see "
+        "every account. Needs the read scope.",
+        parameters=[AgentQuerySerializer],
+        responses={200: AgentSerializer(many=True), **error_responses(400, 404)},
+    ),
+    retrieve=extend_schema(
+        summary="An agent with their teams",
+        responses={200: AgentSerializer, **error_responses(404)},
+    ),
+)
+class AgentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = AgentSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # The schema is drawn without a real request.
+            return Agent.objects.none()
+        agents = agents_visible_to(self.request.user).prefetch_related(
+            Prefetch("teams", queryset=Team.objects.order_by("name"))
+        )
+        if self.action == "list":
+            params = AgentQuerySerializer(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            if "team" in params.validated_data:
+                agents = agents.filter(teams__id=params.validated_data["team"])
+        return agents
