@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -64,7 +66,15 @@ def _wait_until_ready(process: subprocess.Popen, worker: Worker) -> None:
 @pytest.fixture
 def desk_worker(transactional_db, tmp_path):
     """Start a worker on a fresh queue and send this process's tasks to it."""
-    worker = Worker(queue=f"test-{uuid.uuid4().hex}", log=tmp_path / "worker.log")
+    with running_worker(tmp_path) as worker:
+        yield worker
+
+
+@contextmanager
+def running_worker(log_dir: Path) -> Iterator[Worker]:
+    """A worker on a fresh queue, this process's tasks sent to it, until the block
+    ends; the test database must exist (it is the one the worker uses)."""
+    worker = Worker(queue=f"test-{uuid.uuid4().hex}", log=log_dir / "worker.log")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "supportdesk.settings",

@@ -223,20 +223,31 @@ class ChatAdapter(ChannelAdapter):
     def _email_copy(self, message: OutboundMessage, visitor, event) -> None:
         from channels_app.adapters import get_adapter
 
-        message_id = get_adapter("email").send(
-            OutboundMessage(
-                event_id=message.event_id,
-                channel="email",
-                recipient_kind="email",
-                recipient=visitor.email,
-                ticket_id=message.ticket_id,
-                sender_name=message.sender_name,
-                subject=message.subject or "Your chat with us",
-                text=message.text,
-            )
+        copy = OutboundMessage(
+            event_id=message.event_id,
+            channel="email",
+            recipient_kind="email",
+            recipient=visitor.email,
+            ticket_id=message.ticket_id,
+            sender_name=message.sender_name,
+            subject=message.subject or "Your chat with us",
+            text=message.text,
         )
-        # The mail's id threads the customer's answer back onto this ticket.
-        event.metadata["emailed"] = {"to": visitor.email, "message_id": message_id}
+        try:
+            # Its reply address threads the customer's answer onto this ticket.
+            emailed = {
+                "to": visitor.email,
+                "message_id": get_adapter("email").send(copy),
+            }
+        except DeliveryRefusedError as exc:
+            # The reply is on the visitor's chat all the same: only the copy
+            # failed. A temporary failure raises, and the retry sends the copy
+            # again without adding the reply to the chat twice.
+            emailed = {"to": visitor.email, "error": str(exc)[:500]}
+        # The send task saves the event's metadata after send() from the dict it
+        # handed over in the message: written to both, it survives that save.
+        message.metadata["emailed"] = emailed
+        event.metadata["emailed"] = emailed
         event.save(update_fields=["metadata"])
 
 

@@ -134,6 +134,11 @@ def receive_receipt(*, visitor: ChatVisitor, upto: int, read: bool) -> bool:
     `read`). Stored only when it moves the visitor's marks forward."""
     if isinstance(upto, bool) or not isinstance(upto, int) or upto < 1:
         raise RefusedError("invalid", "A receipt names an entry number.")
+    # The socket's copy of the visitor is as old as its hello: entries numbered
+    # since then are what receipts are mostly about.
+    visitor.refresh_from_db(
+        fields=["last_seq", "visitor_delivered_seq", "visitor_read_seq"]
+    )
     upto = min(upto, visitor.last_seq)
     data = {}
     for status, field in (

@@ -51,9 +51,9 @@ class ErrorDetailSerializer(serializers.Serializer):
     )
     message = serializers.CharField(help_text="For people; may change.")
     fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="For invalid input: each field's errors.",
+        help_text="For invalid input: each field's errors, a list of messages "
+        "(an object of them for a field that holds a list or an object).",
     )
     retry_after = serializers.IntegerField(
         required=False, help_text="For rate_limited: seconds to wait."

@@ -12,7 +12,8 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 for module in (tickets_api, customers_api, channels_api, webhooks_api):
     for prefix, viewset, basename in module.routes:
-        router.register(prefix, viewset, basename=basename)
+        # "api-" keeps these names apart from the pages' (ticket-timeline, say).
+        router.register(prefix, viewset, basename=f"api-{basename}")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from django.conf import settings
 from django.test import override_settings
 from playwright.sync_api import expect
 
-from tests.worker import database_url
+from tests.worker import Worker, database_url
 
 BASE_DIR = Path(settings.BASE_DIR)
 CHROMIUM = "/usr/bin/chromium"
@@ -108,23 +110,38 @@ def desk_server_env():
 @pytest.fixture
 def desk_server(desk_worker, layer_prefix, desk_server_env, tmp_path):
     """A daphne process serving the desk; its tasks go to this test's worker."""
+    with serving_desk(
+        worker=desk_worker,
+        layer_prefix=layer_prefix,
+        log_dir=tmp_path,
+        extra_env=desk_server_env,
+    ) as server:
+        yield server
+
+
+@contextmanager
+def serving_desk(
+    *, worker: Worker, layer_prefix: str, log_dir: Path, extra_env: dict
+) -> Iterator[DeskServer]:
+    """A daphne process serving the desk until the block ends; its tasks go to
+    `worker`."""
     assert settings.REDIS_URL, "browser tests need REDIS_URL"
     port = _free_port()
-    server = DeskServer(url=f"http://127.0.0.1:{port}", log=tmp_path / "daphne.log")
+    server = DeskServer(url=f"http://127.0.0.1:{port}", log=log_dir / "daphne.log")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CHANNEL_LAYER_PREFIX": layer_prefix,
-        "CELERY_TASK_DEFAULT_QUEUE": desk_worker.queue,
+        "CELERY_TASK_DEFAULT_QUEUE": worker.queue,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CONN_MAX_AGE": "0",
         "DEBUG": "0",
         "WHITENOISE_USE_FINDERS": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        **desk_server_env,
+        **extra_env,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     command = [

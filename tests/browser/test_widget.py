@@ -18,9 +18,10 @@ from playwright.sync_api import expect
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import attachment_url, visitor_conversation_key
 from channels_app.widget.tokens import user_hash
-from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
+from tests.browser.conftest import UI_TIMEOUT_MS, serving_desk, wait_until_live
 from tests.browser.host_site import HostSite, embed_page
 from tests.factories import AgentFactory
+from tests.worker import running_worker
 from tickets.actions.tickets import do_reply
 from tickets.models import Agent, Attachment, Ticket, TicketRating, TimelineEvent
 
@@ -38,6 +39,35 @@ PIXEL_PNG = base64.b64decode(
 
 
 # ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def desk_worker(layer_prefix, django_db_setup, tmp_path_factory):
+    """One worker for the module's tests (each commits its own data, and the
+    database is emptied between them)."""
+    with running_worker(tmp_path_factory.mktemp("worker")) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="module")
+def desk_server(desk_worker, layer_prefix, tmp_path_factory):
+    """One desk server for the module's tests."""
+    with serving_desk(
+        worker=desk_worker,
+        layer_prefix=layer_prefix,
+        log_dir=tmp_path_factory.mktemp("desk"),
+        extra_env={},
+    ) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _logs_of_this_test(desk_server, desk_worker):
+    """What the server and the worker wrote during the test, shown if it fails."""
+    server_from, worker_from = len(desk_server.output()), len(desk_worker.output())
+    yield
+    print(f"--- server log ---\n{desk_server.output()[server_from:]}")
+    print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
 
 
 @pytest.fixture
@@ -531,6 +561,7 @@ def test_a_visitor_cannot_read_another_visitors_chat(
             **probe,
             "ownToken": ana.token,
             "fileUrls": [attachment_url(victim, receipt.pk)],
+            "sessionTokens": [],
         },
     )
     assert "PINE-7781" in "\n".join(mine["own"]["got"])
