@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from supportdesk.api.overview import API_DESCRIPTION
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -380,13 +382,22 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Support desk API",
-    "DESCRIPTION": "Everything an agent or supervisor does in the desk, over HTTP.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's scripts come from the desk's own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several models call a field status or channel with different choices; each
+    # set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "ChannelEnum": "tickets.models.Channel",
+        "InboundRecordStatusEnum": "channels_app.models.InboundRecord.Status",
+        "WebhookDeliveryStatusEnum": "supportdesk.models.WebhookDelivery.Status",
+    },
 }
 
 # ------------------------------------------------------------- outbound webhooks

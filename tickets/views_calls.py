@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +20,7 @@ from channels_app.adapters.phone import DIRECTIONS, OUTCOMES
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Customer
 from customers.selectors import customer_for_agent, customers_visible_to
+from supportdesk.api.inputs import error_responses
 from tickets.actions.calls import (
     MAX_CALL_SECONDS,
     MAX_NOTE_CHARS,
@@ -176,6 +178,30 @@ class CallLogSerializer(serializers.Serializer):
 class CallLogView(APIView):
     """POST a call an agent made or took; the answer is the call's timeline event."""
 
+    @extend_schema(
+        summary="Log a phone call by number",
+        description="On the given ticket; otherwise on the open phone ticket of "
+        "the given customer or of the number's customer, opened when there is "
+        "none.",
+        request=CallLogSerializer,
+        responses={
+            201: inline_serializer(
+                "CallLogged",
+                {
+                    "event_id": serializers.IntegerField(),
+                    "ticket_id": serializers.IntegerField(),
+                    "customer_id": serializers.IntegerField(),
+                    "number": serializers.CharField(),
+                    "direction": serializers.ChoiceField(choices=DIRECTIONS),
+                    "outcome": serializers.ChoiceField(choices=OUTCOMES),
+                    "duration_seconds": serializers.IntegerField(),
+                    "text": serializers.CharField(),
+                    "occurred_at": serializers.DateTimeField(),
+                },
+            ),
+            **error_responses(400, 404),
+        },
+    )
     def post(self, request):
         serializer = CallLogSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

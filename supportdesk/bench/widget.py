@@ -4,8 +4,8 @@ reply reaches the visitor while conversations go on.
 daphne serves the desk in a subprocess with the Redis channel layer, and a Celery
 worker on a queue of its own sends the replies and ingests what visitors write, as
 in production. Visitors are rows made here in bulk; each socket completes the
-widget's hello with a token issued for its visitor (supportdesk/bench/
-widget_sockets.py holds the bench's end of the sockets).
+widget's hello with a token issued for its visitor (widget_sockets.py beside
+this module holds the bench's end of the sockets; widget_report.py prints).
 
 Then some of the visitors write, so the real path opens their tickets, and the
 agents reply through the desk's own action at a steady rate while the visitors
@@ -18,18 +18,17 @@ import os
 import resource
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
 from django.test import Client
 
-from channels_app.models import ChatVisitor, Inbox
+from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import visitor_conversation_key
 from channels_app.widget.tokens import issue_token
 from supportdesk.bench.ingest import BenchWorker, use_queue
 from supportdesk.bench.processes import BenchWorkerError
-from supportdesk.bench.report import Report
 from supportdesk.bench.timeline import bench_supervisor
 from supportdesk.bench.webhook import BenchServer
 from supportdesk.bench.widget_sockets import (
@@ -40,7 +39,7 @@ from supportdesk.bench.widget_sockets import (
     wait_for,
 )
 from tickets.actions.tickets import do_reply
-from tickets.models import OPEN_STATUSES, Ticket
+from tickets.models import OPEN_STATUSES, Ticket, TimelineEvent
 
 INBOX_SLUG = "bench-chat"
 SOCKETS_TARGET = 2000
@@ -51,34 +50,45 @@ SETTLE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class WidgetResult:
+class Holding:
+    """Sockets one server process holds, and what they cost it."""
+
     requested: int
     opened: int
-    open_errors: tuple[str, ...]
-    open_seconds: float
+    errors: tuple[str, ...]
+    seconds: float
     handshake: Latencies
     # Still open on the bench's side once every socket had been opened, and at
-    # the end, so many seconds later.
+    # the end of the bench, so many seconds later.
     held: int
     held_at_end: int
     held_seconds: float
-    server_open_files: tuple[int, int]
-    server_file_limit: int
-    rss_before_kib: int
-    rss_after_kib: int
+    open_files: tuple[int, int]
+    file_limit: int
+    rss_kib: tuple[int, int]
+    cpu_seconds: float
+
+    @property
+    def kib_per_socket(self) -> float:
+        return (self.rss_kib[1] - self.rss_kib[0]) / self.opened if self.opened else 0
+
+
+@dataclass(frozen=True)
+class Talk:
+    """Conversations both ways: agents replying, visitors writing."""
+
     conversations: int
     tickets: int
     first_messages: Latencies
     replies: Latencies
     reply_rate: float
+    # A reply's way in two legs: from just before do_reply until the worker
+    # stored its entry, and from there to the visitor's socket.
+    reply_calls: Latencies
+    reply_stored: Latencies
+    reply_relayed: Latencies
     visitor_messages: Latencies
     visitor_rate: float
-
-    @property
-    def kib_per_socket(self) -> float:
-        if not self.opened:
-            return 0.0
-        return (self.rss_after_kib - self.rss_before_kib) / self.opened
 
 
 def raise_open_file_limit() -> int:
@@ -97,6 +107,13 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time the process has used."""
+    # The command name, in parentheses, may hold spaces: count after it.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_files(pid: int) -> int:
@@ -160,19 +177,111 @@ def wait_for_tickets(visitors: list[ChatVisitor], timeout: float) -> list[Ticket
 
 def reply_at_rate(
     *, tickets: list[Ticket], author, texts: list[str], rate: float
-) -> tuple[dict[str, float], float]:
-    """Agent replies round the tickets, each due at a steady rate; when each
-    do_reply began, and the rate the replies went out at."""
+) -> tuple[dict[str, float], dict[str, float], float]:
+    """Agent replies round the tickets, each due at a steady rate: when each
+    do_reply began, how long it took (ms), and the rate the replies went at."""
     started = time.perf_counter()
     sent: dict[str, float] = {}
+    calls: dict[str, float] = {}
     for number, text in enumerate(texts):
         pause = started + number / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
         sent[text] = time.perf_counter()
         do_reply(ticket=tickets[number % len(tickets)], author=author, text=text)
+        calls[text] = (time.perf_counter() - sent[text]) * 1000
     seconds = time.perf_counter() - started
-    return sent, (len(texts) - 1) / seconds if len(texts) > 1 else 0.0
+    return sent, calls, (len(texts) - 1) / seconds if len(texts) > 1 else 0.0
+
+
+def reply_legs(
+    sent: dict[str, float], heard: dict[str, float]
+) -> tuple[Latencies, Latencies]:
+    """Each reply's way split where the worker stored its entry; the entry's
+    wall-clock time is brought onto this process's performance counter."""
+    offset = time.time() - time.perf_counter()
+    stored = dict(
+        ChatEntry.objects.filter(
+            event__text__in=list(sent), event__kind=TimelineEvent.Kind.MESSAGE_OUT
+        ).values_list("event__text", "created_at")
+    )
+    stored = {text: at.timestamp() - offset for text, at in stored.items()}
+    return latencies(sent, stored), latencies(
+        {text: at for text, at in stored.items() if text in heard}, heard
+    )
+
+
+def hold(fleet: Fleet, *, pid: int, warmup: list[str], tokens: list[str]) -> Holding:
+    """Open a socket per token and keep them; what the server process paid."""
+    # The first sockets import the consumer and fill the server's pools.
+    fleet.run(fleet.open_widgets(warmup, keep=False))
+    time.sleep(SETTLE_SECONDS)
+    rss_before, files_before, cpu = rss_kib(pid), open_files(pid), cpu_seconds(pid)
+    started = time.perf_counter()
+    opened, handshakes, errors = fleet.run(fleet.open_widgets(tokens))
+    seconds = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu
+    time.sleep(SETTLE_SECONDS)
+    return Holding(
+        requested=len(tokens),
+        opened=len(opened),
+        errors=tuple(sorted(set(errors))),
+        seconds=seconds,
+        handshake=Latencies(sent=len(tokens), samples=tuple(handshakes)),
+        held=fleet.held(),
+        held_at_end=0,
+        held_seconds=0.0,
+        open_files=(files_before, open_files(pid)),
+        file_limit=file_limit(pid),
+        rss_kib=(rss_before, rss_kib(pid)),
+        cpu_seconds=cpu,
+    )
+
+
+def talk(
+    fleet: Fleet,
+    *,
+    run: str,
+    agent,
+    visitors: list[ChatVisitor],
+    talking: list,
+    replies: int,
+    rate: float,
+    visitor_rate: float,
+    timeout: float,
+) -> Talk:
+    fleet.run(fleet.open_desk(desk_cookie(agent)), timeout=HANDSHAKE_TIMEOUT)
+    first = [f"Bench hello {run} {n}" for n in range(len(visitors))]
+    fleet.run(fleet.chatter(talking, first, rate))
+    wait_for(first, fleet.on_desk, timeout)
+    tickets = wait_for_tickets(visitors, timeout)
+    if not tickets:
+        raise BenchWorkerError("no visitor's message opened a ticket")
+    # Visitors go on writing while the agents reply: both ways at once.
+    more = [f"Bench more {run} {n}" for n in range(replies)] if visitor_rate else []
+    chatter = fleet.start(fleet.chatter(talking, more, visitor_rate)) if more else None
+    texts = [f"Bench reply {run} {n}" for n in range(replies)]
+    sent, calls, reply_rate = reply_at_rate(
+        tickets=tickets, author=agent, texts=texts, rate=rate
+    )
+    if chatter:
+        chatter.result(timeout)
+    wait_for(texts, fleet.on_widget, timeout)
+    wait_for(more, fleet.on_desk, timeout)
+    stored, relayed = reply_legs(sent, fleet.on_widget)
+    said = fleet.said
+    return Talk(
+        conversations=len(visitors),
+        tickets=len(tickets),
+        first_messages=latencies({t: said[t] for t in first}, fleet.on_desk),
+        replies=latencies(sent, fleet.on_widget),
+        reply_rate=reply_rate,
+        reply_calls=Latencies(sent=len(calls), samples=tuple(calls.values())),
+        reply_stored=stored,
+        reply_relayed=relayed,
+        visitor_messages=latencies({t: said[t] for t in more}, fleet.on_desk),
+        visitor_rate=visitor_rate,
+    )
 
 
 def measure_widget(
@@ -186,7 +295,7 @@ def measure_widget(
     log_dir: Path,
     server_env=None,
     timeout: float = 120.0,
-) -> WidgetResult:
+) -> tuple[Holding, Talk]:
     if not 1 <= conversations <= sockets or replies < 1 or rate <= 0:
         raise BenchWorkerError("the widget bench needs 1 to `sockets` conversations")
     raise_open_file_limit()
@@ -197,7 +306,7 @@ def measure_widget(
     inbox = bench_inbox()
     agent = bench_supervisor()
     visitors = make_visitors(inbox, WARMUP_SOCKETS + sockets, run)
-    warmup, visitors = visitors[:WARMUP_SOCKETS], visitors[WARMUP_SOCKETS:]
+    tokens = [issue_token(visitor) for visitor in visitors]
     with (
         BenchWorker(
             queue=queue, concurrency=concurrency, log_path=log_dir / "worker-widget.log"
@@ -206,164 +315,41 @@ def measure_widget(
             queue=queue, log_path=log_dir / "daphne-widget.log", extra_env=server_env
         ) as server,
     ):
-        pid = server.process.pid
         fleet = Fleet(host=server.host, port=server.port, slug=inbox.slug)
         try:
-            # The first sockets import the consumer and fill the server's pools.
-            fleet.run(fleet.open_widgets([issue_token(v) for v in warmup], keep=False))
-            time.sleep(SETTLE_SECONDS)
-            rss_before, files_before = rss_kib(pid), open_files(pid)
-            tokens = [issue_token(visitor) for visitor in visitors]
+            held = hold(
+                fleet,
+                pid=server.process.pid,
+                warmup=tokens[:WARMUP_SOCKETS],
+                tokens=tokens[WARMUP_SOCKETS:],
+            )
             started = time.perf_counter()
-            held, handshakes, errors = fleet.run(fleet.open_widgets(tokens))
-            opened_at = time.perf_counter()
-            open_seconds = opened_at - started
-            time.sleep(SETTLE_SECONDS)
-            rss_after, files_after = rss_kib(pid), open_files(pid)
-            still_open, limit = fleet.held(), file_limit(pid)
-            if len(held) < conversations:
+            # The visitors whose sockets opened, and those sockets.
+            pairs = [
+                (visitor, fleet.widget_for[token])
+                for visitor, token in zip(visitors, tokens, strict=True)
+                if token in fleet.widget_for
+            ][:conversations]
+            if len(pairs) < conversations:
                 raise BenchWorkerError(
-                    f"only {len(held)} sockets opened: {sorted(set(errors))[:3]}"
+                    f"only {held.opened} sockets opened: {held.errors[:3]}"
                 )
-
-            fleet.run(fleet.open_desk(desk_cookie(agent)), timeout=HANDSHAKE_TIMEOUT)
-            talking = held[:conversations]
-            first = [f"Bench hello {run} {n}" for n in range(conversations)]
-            fleet.run(fleet.chatter(talking, first, rate))
-            wait_for(first, fleet.on_desk, timeout)
-            tickets = wait_for_tickets(visitors[:conversations], timeout)
-            if not tickets:
-                raise BenchWorkerError(f"no message opened a ticket; see {log_dir}")
-
-            # Visitors go on writing while the agents reply: both ways at once.
-            more = [f"Bench more {run} {n}" for n in range(replies)]
-            if visitor_rate <= 0:
-                more = []
-            chatter = (
-                fleet.start(fleet.chatter(talking, more, visitor_rate))
-                if more
-                else None
+            talked = talk(
+                fleet,
+                run=run,
+                agent=agent,
+                visitors=[visitor for visitor, _ in pairs],
+                talking=[socket for _, socket in pairs],
+                replies=replies,
+                rate=rate,
+                visitor_rate=visitor_rate,
+                timeout=timeout,
             )
-            texts = [f"Bench reply {run} {n}" for n in range(replies)]
-            sent, reply_rate = reply_at_rate(
-                tickets=tickets, author=agent, texts=texts, rate=rate
+            held = replace(
+                held,
+                held_at_end=fleet.held(),
+                held_seconds=time.perf_counter() - started + SETTLE_SECONDS,
             )
-            if chatter:
-                chatter.result(timeout)
-            wait_for(texts, fleet.on_widget, timeout)
-            wait_for(more, fleet.on_desk, timeout)
-            held_at_end = fleet.held()
-            held_seconds = time.perf_counter() - opened_at
         finally:
             fleet.close()
-    said = fleet.said
-    return WidgetResult(
-        requested=sockets,
-        opened=len(held),
-        open_errors=tuple(sorted(set(errors))),
-        open_seconds=open_seconds,
-        handshake=Latencies(sent=len(tokens), samples=tuple(handshakes)),
-        held=still_open,
-        held_at_end=held_at_end,
-        held_seconds=held_seconds,
-        server_open_files=(files_before, files_after),
-        server_file_limit=limit,
-        rss_before_kib=rss_before,
-        rss_after_kib=rss_after,
-        conversations=conversations,
-        tickets=len(tickets),
-        first_messages=latencies({t: said[t] for t in first}, fleet.on_desk),
-        replies=latencies(sent, fleet.on_widget),
-        reply_rate=reply_rate,
-        visitor_messages=latencies({t: said[t] for t in more}, fleet.on_desk),
-        visitor_rate=visitor_rate,
-    )
-
-
-def add_figures(report: Report, result: WidgetResult) -> None:
-    report.context["widget"] = {
-        "sockets": result.requested,
-        "opened": result.opened,
-        "open_errors": list(result.open_errors[:10]),
-        "handshake_p50_ms": round(result.handshake.ms(0.5), 2),
-        "handshake_p95_ms": round(result.handshake.ms(0.95), 2),
-        "server_open_files": list(result.server_open_files),
-        "server_file_limit": result.server_file_limit,
-        "rss_kib": [result.rss_before_kib, result.rss_after_kib],
-        "conversations": result.conversations,
-        "reply_rate": round(result.reply_rate, 2),
-        "visitor_rate": result.visitor_rate,
-    }
-    report.add(
-        "widget sockets open at once (one daphne)",
-        f"{result.held:,} of {result.requested:,}",
-        f">= {SOCKETS_TARGET:,}",
-        result.held == result.requested >= SOCKETS_TARGET,
-        number=result.held,
-    )
-    report.add(
-        f"widget sockets still open {result.held_seconds:.0f} s later",
-        f"{result.held_at_end:,} of {result.held:,}",
-        "all",
-        result.held_at_end == result.held,
-        number=result.held_at_end,
-    )
-    report.add(
-        f"widget: time to open {result.opened:,} sockets (hello → synced)",
-        f"{result.open_seconds:.1f} s",
-        number=round(result.open_seconds, 2),
-    )
-    before, after = result.rss_before_kib / 1024, result.rss_after_kib / 1024
-    report.add("widget: server RSS before / after", f"{before:.0f} / {after:.0f} MiB")
-    report.add(
-        "widget: server memory per socket",
-        f"{result.kib_per_socket:.0f} KiB",
-        number=round(result.kib_per_socket, 1),
-    )
-    report.add(
-        "widget: conversations with an open ticket",
-        f"{result.tickets} of {result.conversations}",
-        "all",
-        result.tickets == result.conversations,
-        number=result.tickets,
-    )
-    replies = result.replies
-    p50, p95, top = (replies.ms(f) for f in (0.5, 0.95, 1.0))
-    report.add(
-        f"widget reply → visitor socket: p50 ({result.conversations} chats)",
-        f"{p50:.1f} ms",
-        number=round(p50, 2),
-    )
-    report.add(
-        "widget reply → visitor socket: p95",
-        f"{p95:.1f} ms",
-        f"< {REPLY_P95_TARGET_MS:.0f} ms",
-        replies.arrived == replies.sent and p95 < REPLY_P95_TARGET_MS,
-        number=round(p95, 2),
-    )
-    report.add("widget reply → visitor socket: max", f"{top:.1f} ms", number=top)
-    report.add(
-        f"widget replies arrived (sent at {result.reply_rate:.1f}/s)",
-        f"{replies.arrived:,} of {replies.sent:,}",
-        "all",
-        replies.arrived == replies.sent,
-        number=replies.arrived,
-    )
-    for label, latency in (
-        ("first visitor messages (open tickets)", result.first_messages),
-        (f"visitor messages at {result.visitor_rate:g}/s", result.visitor_messages),
-    ):
-        if not latency.sent:
-            continue
-        report.add(
-            f"widget {label} → desk socket: p50 / p95",
-            f"{latency.ms(0.5):.1f} / {latency.ms(0.95):.1f} ms",
-            number=round(latency.ms(0.95), 2),
-        )
-        report.add(
-            f"widget {label}: arrived",
-            f"{latency.arrived:,} of {latency.sent:,}",
-            "all",
-            latency.arrived == latency.sent,
-            number=latency.arrived,
-        )
+    return held, talked

@@ -68,6 +68,8 @@ class Fleet:
         self.desk_url = f"ws://{host}:{port}/ws/desk/"
         self.sockets: list[ClientConnection] = []
         self.widgets: list[ClientConnection] = []
+        # The open socket of each visitor token.
+        self.widget_for: dict[str, ClientConnection] = {}
         # Text → when it reached a widget socket, and the desk socket.
         self.on_widget: dict[str, float] = {}
         self.on_desk: dict[str, float] = {}
@@ -122,11 +124,13 @@ class Fleet:
             *(self._open_one(token, gate) for token in tokens), return_exceptions=True
         )
         opened, errors = [], []
-        for outcome in outcomes:
+        for token, outcome in zip(tokens, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 errors.append(f"{type(outcome).__name__}: {outcome}"[:200])
             else:
                 opened.append(outcome)
+                if keep:
+                    self.widget_for[token] = outcome[0]
         if keep:
             for socket, _ in opened:
                 self.sockets.append(socket)

@@ -194,16 +194,13 @@ def do_attempt_delivery(*, delivery_id: int) -> AttemptOutcome:
         try:
             error, status_code = _post(delivery)
         except TargetRefused as exc:
-            error, status_code = exc, None
-        delivery.attempts += 1
-        delivery.last_attempt_at = timezone.now()
-        delivery.last_status_code = status_code
+            # No attempt can change it: the URL's addresses are not allowed.
+            _count_attempt(delivery, status_code=None)
+            return _finish(delivery, Status.FAILED, error=f"refused: {exc}")
+        _count_attempt(delivery, status_code=status_code)
         if error is None:
             delivery.delivered_at = delivery.last_attempt_at
             return _finish(delivery, Status.SUCCEEDED, error="")
-        if isinstance(error, TargetRefused):
-            # No attempt can change it: the URL's addresses are not allowed.
-            return _finish(delivery, Status.FAILED, error=f"refused: {error}")
         if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             return _finish(
                 delivery,
@@ -232,6 +229,12 @@ _ATTEMPT_FIELDS = [
     "next_attempt_at",
     "delivered_at",
 ]
+
+
+def _count_attempt(delivery: WebhookDelivery, *, status_code: int | None) -> None:
+    delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
+    delivery.last_status_code = status_code
 
 
 def _post(delivery: WebhookDelivery) -> tuple[str | None, int | None]:

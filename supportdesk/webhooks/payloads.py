@@ -151,6 +151,9 @@ def _from_ticket(event: dict, wanted: set[str]) -> dict[str, dict]:
     built = {}
     for name in wanted:
         data = {"ticket": summary}
+        if name == names.TICKET_CREATED:
+            # A ticket opened by a logged call: no message opened it.
+            data["message"] = None
         if name == names.TICKET_UPDATED:
             data["changes"] = {
                 field: event[field]

@@ -28,6 +28,7 @@ from supportdesk.webhooks.targets import TargetRefused, check_target_url
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
+from tickets.actions.calls import do_log_call
 from tickets.actions.tickets import (
     TicketActionError,
     do_assign_ticket,
@@ -166,6 +167,27 @@ def test_each_action_is_posted_once_as_its_event(endpoint, receiver, teams):
         "moved_identities": 1,
         "moved_events": len(merge.moved_event_ids),
     }
+
+
+def test_a_ticket_opened_by_a_logged_call_is_ticket_created_without_a_message(
+    endpoint, receiver, teams
+):
+    tom = AgentFactory(username="tom", teams=[teams["tech"]])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_log_call(
+            author=tom,
+            direction="inbound",
+            number="+14155552671",
+            duration_seconds=60,
+            outcome="answered",
+        )
+
+    assert sorted(events_of(receiver.requests)) == ["ticket.created", "ticket.routed"]
+    created = next(
+        r.json() for r in receiver.requests if r.json()["event"] == "ticket.created"
+    )
+    assert created["data"]["message"] is None
+    assert created["data"]["ticket"]["channel"] == "phone"
 
 
 def test_an_endpoint_receives_only_the_events_it_subscribes_to(receiver, teams):
@@ -624,8 +646,10 @@ def test_a_delivery_is_resent_from_the_admin_log(
             {"action": "resend", "_selected_action": [delivery.pk]},
         )
     log = admin_client.get("/admin/supportdesk/webhookdelivery/", {"q": "assigned"})
+    page = admin_client.get(f"/admin/supportdesk/webhookdelivery/{delivery.pk}/change/")
 
     ids = [r.headers["x-desk-delivery"] for r in receiver.requests]
     assert ids == [str(delivery.delivery_id)] * 2
     assert log.status_code == 200
     assert "ticket.assigned" in log.content.decode()
+    assert str(delivery.delivery_id) in page.content.decode()  # the payload

@@ -8,7 +8,6 @@ its own input serializer and calls the action the page calls.
 
 from contextlib import contextmanager
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework import status as http_status
@@ -34,7 +33,9 @@ from tickets.actions.tickets import (
     do_reply,
     do_resolve_ticket,
 )
-from tickets.api import serializers as io
+from tickets.api import inputs
+from tickets.api import serializers as outputs
+from tickets.api.serializers import detailed_ticket
 from tickets.models import Ticket, TimelineEvent
 from tickets.selectors import (
     InvalidQueueCursorError,
@@ -43,7 +44,7 @@ from tickets.selectors import (
     ticket_list_for_agent,
     tickets_visible_to,
 )
-from tickets.views_ticket.forms import reply_channels, sentence
+from tickets.views_ticket.forms import sentence
 from tickets.views_ticket.page import newer_messages, teammates
 
 _ACTION_ERRORS = (TicketActionError, RoutingError, CallLogError, InvalidIdentityError)
@@ -60,25 +61,33 @@ def refused_as_invalid():
         ) from exc
 
 
-def detailed_ticket(tickets, ticket_id: int) -> Ticket:
-    """One ticket with everything its detail shows, in one query."""
-    newest_event = (
-        TimelineEvent.objects.filter(customer_id=OuterRef("customer_id"))
-        .order_by("-id")
-        .values("id")[:1]
-    )
-    return (
-        tickets.select_related("customer", "team", "assignee", "rating")
-        .prefetch_related("customer__identities")
-        .annotate(latest_event_id=Subquery(newest_event))
-        .get(pk=ticket_id)
-    )
-
-
-def _parsed(serializer_class, data):
-    serializer = serializer_class(data=data)
+def _parsed(serializer_class, data, **context):
+    serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _query(request) -> dict:
+    # A plain dict: an empty value is then checked like any other (in a form's
+    # QueryDict "" counts as absent), as the schema says.
+    return request.query_params.dict()
+
+
+def _stale_reply(seen: int, newer: list[TimelineEvent]) -> Response:
+    """The page's answer to a reply written against old news, as JSON: what
+    arrived since, and the seen_event_id that sends the reply as it is."""
+    return Response(
+        {
+            "error": {
+                "code": "conflict",
+                "message": "New messages arrived since this reply was written; "
+                "read them, then send it again.",
+                "newer_events": outputs.TimelineEventSerializer(newer, many=True).data,
+                "latest_event_id": max(seen, *(e.pk for e in newer)),
+            }
+        },
+        status=http_status.HTTP_409_CONFLICT,
+    )
 
 
 _TICKET_ERRORS = error_responses(400, 404)
@@ -89,25 +98,34 @@ class TicketViewSet(viewsets.GenericViewSet):
     (supervisors see every team's)."""
 
     queryset = Ticket.objects.none()  # names the model for the schema
-    serializer_class = io.TicketSerializer
+    serializer_class = outputs.TicketSerializer
     pagination_class = None  # the queue has its own keyset cursor
-    lookup_value_regex = "[0-9]+"
+    # Any segment reaches the view, so a malformed id is this API's JSON 404
+    # rather than the site's HTML one.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return tickets_visible_to(self.request.user)
 
+    def _ticket_id(self) -> int:
+        pk = self.kwargs["pk"]
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > inputs.MAX_ID:
+            raise NotFound("No such ticket.")
+        return int(pk)
+
     def get_object(self) -> Ticket:
         # Ticket.DoesNotExist (not visible, or no such ticket) answers 404.
-        return ticket_for_agent(self.request.user, int(self.kwargs["pk"]))
+        return ticket_for_agent(self.request.user, self._ticket_id())
 
     def _ticket_answer(self, ticket: Ticket) -> Response:
         # Read again after the action: it may have changed any field.
         fresh = detailed_ticket(Ticket.objects.all(), ticket.pk)
-        return Response(io.TicketSerializer(fresh).data)
+        return Response(outputs.TicketSerializer(fresh).data)
 
     def _event_answer(self, event: TimelineEvent) -> Response:
         return Response(
-            io.TimelineEventSerializer(event).data, status=http_status.HTTP_201_CREATED
+            outputs.TimelineEventSerializer(event).data,
+            status=http_status.HTTP_201_CREATED,
         )
 
     # ------------------------------------------------------------------ reads
@@ -116,18 +134,17 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="The queue",
         description="The user's tickets, newest first, filtered like the queue "
         "page. Pages follow a keyset cursor: pass `next` as `cursor`.",
-        parameters=[io.TicketListQuerySerializer],
-        responses={200: io.TicketPageSerializer, **error_responses(400, 404)},
+        parameters=[inputs.TicketListQuerySerializer],
+        responses={200: outputs.TicketPageSerializer, **error_responses(400, 404)},
     )
     def list(self, request):
-        query = _parsed(io.TicketListQuerySerializer, request.query_params)
-        assignee = query.get("assignee", "")
+        query = _parsed(inputs.TicketListQuerySerializer, _query(request))
         filters = QueueFilters(
             status=query.get("status", ""),
             channel=query.get("channel", ""),
             priority=query.get("priority", ""),
             team=query.get("team"),
-            assignee=assignee,
+            assignee=query.get("assignee", ""),
             search=query.get("q", ""),
         )
         try:
@@ -141,30 +158,32 @@ class TicketViewSet(viewsets.GenericViewSet):
             raise NotFound("No such page of the queue.") from None
         return Response(
             {
-                "results": io.TicketListItemSerializer(page.tickets, many=True).data,
+                "results": outputs.TicketListItemSerializer(
+                    page.tickets, many=True
+                ).data,
                 "next": page.next_cursor,
             }
         )
 
     @extend_schema(
         summary="One ticket",
-        responses={200: io.TicketSerializer, **error_responses(404)},
+        responses={200: outputs.TicketSerializer, **error_responses(404)},
     )
     def retrieve(self, request, pk=None):
-        ticket = detailed_ticket(tickets_visible_to(request.user), int(pk))
-        return Response(io.TicketSerializer(ticket).data)
+        ticket = detailed_ticket(tickets_visible_to(request.user), self._ticket_id())
+        return Response(outputs.TicketSerializer(ticket).data)
 
     @extend_schema(
         summary="The timeline beside the ticket",
         description="The customer's whole timeline across channels and tickets, "
         "newest first, as the ticket page shows it; each event names its ticket.",
-        parameters=[io.TimelineQuerySerializer],
-        responses={200: io.TimelinePageSerializer, **error_responses(400, 404)},
+        parameters=[inputs.TimelineQuerySerializer],
+        responses={200: outputs.TimelinePageSerializer, **error_responses(400, 404)},
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         ticket = self.get_object()
-        query = _parsed(io.TimelineQuerySerializer, request.query_params)
+        query = _parsed(inputs.TimelineQuerySerializer, _query(request))
         try:
             page = customer_timeline(
                 viewer=request.user,
@@ -176,7 +195,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             raise NotFound("No such page of the timeline.") from None
         return Response(
             {
-                "results": io.TimelineEventSerializer(page.events, many=True).data,
+                "results": outputs.TimelineEventSerializer(page.events, many=True).data,
                 "next": page.next_cursor,
             }
         )
@@ -188,11 +207,11 @@ class TicketViewSet(viewsets.GenericViewSet):
         description="Queues the reply on a channel the customer can be reached "
         "on; it is sent after the answer. With seen_event_id, a reply written "
         "before newer messages arrived is not sent: 409 lists them.",
-        request=io.ReplyInputSerializer,
+        request=inputs.ReplyInputSerializer,
         responses={
-            201: io.TimelineEventSerializer,
+            201: outputs.TimelineEventSerializer,
             409: OpenApiResponse(
-                io.StaleReplySerializer,
+                outputs.StaleReplySerializer,
                 description="Messages arrived since seen_event_id; nothing sent.",
             ),
             **_TICKET_ERRORS,
@@ -201,43 +220,17 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.ReplyInputSerializer, request.data)
-        identity_kinds = {i.kind for i in ticket.customer.identities.all()}
-        offered, default = reply_channels(ticket, identity_kinds)
-        channel = data.get("channel") or default
-        if channel not in {c.value for c in offered}:
-            names = ", ".join(c.value for c in offered) or "none"
-            raise serializers.ValidationError(
-                {
-                    "channel": [
-                        f"The customer cannot be reached on {channel or 'any'}"
-                        f" channel; offered: {names}."
-                    ]
-                }
-            )
+        data = _parsed(inputs.ReplyInputSerializer, request.data, ticket=ticket)
         seen = data.get("seen_event_id")
         if seen is not None and (newer := newer_messages(ticket, seen)):
-            return Response(
-                {
-                    "error": {
-                        "code": "conflict",
-                        "message": "New messages arrived since this reply was "
-                        "written; read them, then send it again.",
-                        "newer_events": io.TimelineEventSerializer(
-                            newer, many=True
-                        ).data,
-                        "latest_event_id": max(seen, *(e.pk for e in newer)),
-                    }
-                },
-                status=http_status.HTTP_409_CONFLICT,
-            )
+            return _stale_reply(seen, newer)
         with refused_as_invalid():
             event = do_reply(
                 ticket=ticket,
                 author=request.user,
                 text=data["text"],
                 html=data["html"],
-                channel=channel,
+                channel=data["channel"],
             )
         return self._event_answer(event)
 
@@ -245,13 +238,13 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="Send a pre-approved template",
         description="How a business writes on WhatsApp outside the 24-hour reply "
         "window.",
-        request=io.TemplateInputSerializer,
-        responses={201: io.TimelineEventSerializer, **_TICKET_ERRORS},
+        request=inputs.TemplateInputSerializer,
+        responses={201: outputs.TimelineEventSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def template(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.TemplateInputSerializer, request.data)
+        data = _parsed(inputs.TemplateInputSerializer, request.data)
         with refused_as_invalid():
             event = do_send_template(
                 ticket=ticket,
@@ -266,13 +259,13 @@ class TicketViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Add an internal note",
         description="On the timeline for agents; never sent to the customer.",
-        request=io.NoteInputSerializer,
-        responses={201: io.TimelineEventSerializer, **_TICKET_ERRORS},
+        request=inputs.NoteInputSerializer,
+        responses={201: outputs.TimelineEventSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.NoteInputSerializer, request.data)
+        data = _parsed(inputs.NoteInputSerializer, request.data)
         with refused_as_invalid():
             event = do_add_note(ticket=ticket, author=request.user, text=data["text"])
         return self._event_answer(event)
@@ -281,13 +274,13 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="Log a phone call",
         description="The number joins the ticket's customer when it is new to the "
         "desk.",
-        request=io.CallInputSerializer,
-        responses={201: io.TimelineEventSerializer, **_TICKET_ERRORS},
+        request=inputs.CallInputSerializer,
+        responses={201: outputs.TimelineEventSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def calls(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.CallInputSerializer, request.data)
+        data = _parsed(inputs.CallInputSerializer, request.data)
         with refused_as_invalid():
             event = do_log_call(
                 author=request.user,
@@ -304,26 +297,26 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Change the status",
-        request=io.StatusInputSerializer,
-        responses={200: io.TicketSerializer, **_TICKET_ERRORS},
+        request=inputs.StatusInputSerializer,
+        responses={200: outputs.TicketSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.StatusInputSerializer, request.data)
+        data = _parsed(inputs.StatusInputSerializer, request.data)
         with refused_as_invalid():
             do_change_status(ticket=ticket, status=data["status"], actor=request.user)
         return self._ticket_answer(ticket)
 
     @extend_schema(
         summary="Change the priority",
-        request=io.PriorityInputSerializer,
-        responses={200: io.TicketSerializer, **_TICKET_ERRORS},
+        request=inputs.PriorityInputSerializer,
+        responses={200: outputs.TicketSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.PriorityInputSerializer, request.data)
+        data = _parsed(inputs.PriorityInputSerializer, request.data)
         with refused_as_invalid():
             do_change_priority(
                 ticket=ticket, priority=data["priority"], actor=request.user
@@ -334,13 +327,13 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="Assign to an agent of the owning team, or unassign",
         description="Giving the ticket to an agent of another team moves it "
         "first: that is a supervisor's reassign.",
-        request=io.AssignInputSerializer,
-        responses={200: io.TicketSerializer, **_TICKET_ERRORS},
+        request=inputs.AssignInputSerializer,
+        responses={200: outputs.TicketSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         ticket = self.get_object()
-        wanted = _parsed(io.AssignInputSerializer, request.data)["assignee"]
+        wanted = _parsed(inputs.AssignInputSerializer, request.data)["assignee"]
         with refused_as_invalid():
             assignee = None
             if wanted is not None:
@@ -359,8 +352,8 @@ class TicketViewSet(viewsets.GenericViewSet):
         description="Moves the ticket to the team, with a RouteChange recording "
         "the reason, and gives it to one of that team's agents when named. An "
         "assignee outside the new team loses the ticket.",
-        request=io.ReassignInputSerializer,
-        responses={200: io.TicketSerializer, **_TICKET_ERRORS},
+        request=inputs.ReassignInputSerializer,
+        responses={200: outputs.TicketSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
@@ -369,7 +362,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self.get_object()
         if not IsSupervisor().has_permission(request, self):
             self.permission_denied(request, message=IsSupervisor.message)
-        data = _parsed(io.ReassignInputSerializer, request.data)
+        data = _parsed(inputs.ReassignInputSerializer, request.data)
         with refused_as_invalid():
             do_hand_over_ticket(
                 ticket=ticket,
@@ -382,13 +375,13 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Resolve with a resolution note",
-        request=io.ResolveInputSerializer,
-        responses={200: io.TicketSerializer, **_TICKET_ERRORS},
+        request=inputs.ResolveInputSerializer,
+        responses={200: outputs.TicketSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(io.ResolveInputSerializer, request.data)
+        data = _parsed(inputs.ResolveInputSerializer, request.data)
         with refused_as_invalid():
             do_resolve_ticket(
                 ticket=ticket,

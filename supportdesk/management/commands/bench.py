@@ -24,6 +24,7 @@ from supportdesk.bench import (
     timeline,
     webhook,
     widget,
+    widget_report,
 )
 from supportdesk.bench.report import Report
 
@@ -424,7 +425,7 @@ class Command(BaseCommand):
             f"{options['widget_replies']} replies at {options['widget_rate']:g}/s "
             f"over {conversations} conversations"
         )
-        result = widget.measure_widget(
+        held, talked = widget.measure_widget(
             sockets=sockets,
             conversations=conversations,
             replies=options["widget_replies"],
@@ -434,7 +435,7 @@ class Command(BaseCommand):
             log_dir=settings.BASE_DIR / "bench-results",
             server_env=_pairs(options["server_env"], "--server-env"),
         )
-        widget.add_figures(report, result)
+        widget_report.add_figures(report, held, talked)
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

@@ -96,13 +96,13 @@ def test_the_list_pages_by_its_cursor(api_client, tech_agent, teams):
 
 def test_a_filter_the_queue_does_not_know_is_a_400_naming_it(api_client, tech_agent):
     response = api_client(tech_agent, "read").get(
-        TICKETS, {"status": "sleeping", "limit": 0}
+        TICKETS, {"status": "sleeping", "limit": 0, "team": "", "assignee": "bob"}
     )
 
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid"
-    assert set(error["fields"]) == {"status", "limit"}
+    assert set(error["fields"]) == {"status", "limit", "team", "assignee"}
 
 
 def test_the_detail_shows_customer_owner_resolution_and_rating(
@@ -222,14 +222,17 @@ def test_another_teams_ticket_is_a_404_on_every_endpoint(
     assert TimelineEvent.objects.filter(ticket=billing_ticket).count() == before
 
 
-def test_a_ticket_that_does_not_exist_is_the_same_404(api_client, tech_agent, teams):
+@pytest.mark.parametrize("ticket_id", ["987654", "99999999999999999999", "abc", "1.5"])
+def test_a_ticket_that_does_not_exist_is_the_same_json_404(
+    api_client, tech_agent, teams, ticket_id
+):
     client = api_client(tech_agent, "read", "write")
 
     for method, path, body in ENDPOINTS:
-        response = getattr(client, method)(
-            f"{TICKETS}987654/{path}", body, format="json"
-        )
+        url = f"{TICKETS}{ticket_id}/{path}"
+        response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
 
 
 def test_an_agent_assigned_another_teams_ticket_sees_it(

@@ -1,13 +1,16 @@
 """POSTs on /api/v1/tickets/{id}/...: each calls the action the ticket page calls
 and leaves the same rows behind; scopes, roles and unknown fields are refused."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
-from tests.tickets.api.conftest import ANA_EMAIL
+from tests.tickets.api.conftest import ANA_EMAIL, ANA_WHATSAPP, opened
 from tests.tickets.api.test_tickets_read import ENDPOINTS
 from tickets.models import RouteChange, Ticket, TimelineEvent
 
@@ -108,6 +111,37 @@ def test_a_reply_on_a_channel_the_customer_cannot_be_reached_on_is_refused(
         assert "channel" in response.json()["error"]["fields"]
     assert "offered: email, whatsapp, sms" in telegram.json()["error"]["message"]
     assert not events_of(tech_ticket, TimelineEvent.Kind.MESSAGE_OUT).exists()
+
+
+def test_outside_whatsapps_window_only_a_template_goes(api_client, tech_agent, teams):
+    ticket = opened(
+        message(
+            "whatsapp",
+            ANA_WHATSAPP,
+            text="Where is my parcel?",
+            occurred_at=timezone.now() - timedelta(hours=30),
+        )
+    )
+    client = api_client(tech_agent)
+
+    refused = post(client, ticket, "reply/", {"text": "It ships today."})
+    sent = post(
+        client,
+        ticket,
+        "template/",
+        {
+            "template_name": "order_update",
+            "language": "en_US",
+            "parameters": ["Ana", "shipped today"],
+        },
+    )
+
+    assert refused.status_code == 400
+    assert "24-hour window" in refused.json()["error"]["message"]
+    assert sent.status_code == 201
+    [event] = events_of(ticket, TimelineEvent.Kind.MESSAGE_OUT)
+    assert event.metadata["template"]["name"] == "order_update"
+    assert event.metadata["template"]["parameters"] == ["Ana", "shipped today"]
 
 
 def test_an_empty_reply_is_the_actions_400(api_client, tech_agent, tech_ticket):
