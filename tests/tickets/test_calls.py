@@ -373,7 +373,8 @@ def test_the_api_answers_404_for_a_customer_the_agent_cannot_see(
 def test_the_api_refuses_an_anonymous_caller(teams):
     response = api_post(APIClient(), {})
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
     assert not TimelineEvent.objects.exists()
 
 
@@ -384,14 +385,14 @@ def test_the_api_checks_csrf_for_a_session(teams, tech_agent):
     response = api_post(client, {})
 
     assert response.status_code == 403
-    assert "CSRF" in response.json()["detail"]
+    assert "CSRF" in response.json()["error"]["message"]
 
 
 def test_the_api_explains_an_invalid_number(teams, tech_agent):
     response = api_post(api_as(tech_agent), {"number": "+1 555"})
 
     assert response.status_code == 400
-    assert response.json()["number"] == [
+    assert response.json()["error"]["fields"]["number"] == [
         "Enter a valid phone number with its country code, e.g. +14155552671."
     ]
     assert not TimelineEvent.objects.exists()
