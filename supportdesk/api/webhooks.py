@@ -158,7 +158,11 @@ class _AdminsOnly:
     list=extend_schema(
         summary="Webhook endpoints",
         description=ADMINS_ONLY,
-        responses={200: WebhookEndpointSerializer(many=True), **error_responses()},
+        # 404: a cursor that is not one.
+        responses={
+            200: WebhookEndpointSerializer(many=True),
+            **error_responses(404),
+        },
     ),
     retrieve=extend_schema(
         summary="A webhook endpoint",
@@ -232,7 +236,7 @@ class WebhookEndpointViewSet(
         ],
         responses={
             200: WebhookDeliverySerializer(many=True),
-            **error_responses(400),
+            **error_responses(400, 404),
         },
     ),
     retrieve=extend_schema(

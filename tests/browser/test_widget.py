@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import attachment_url
 from channels_app.widget.tokens import user_hash
+from customers.models import Identity
 from tests.browser.conftest import UI_TIMEOUT_MS, serving_desk, wait_until_live
 from tests.browser.host_site import HostSite, embed_page
 from tests.browser.widget_support import (
@@ -274,10 +275,18 @@ def test_a_forged_or_stale_user_signature_never_joins_that_users_chat(
         expect(visitor.frame.get_by_test_id("prechat-name")).to_have_value("")
         assert statuses[:2] == [403, 200], (path, statuses)
         visitor.start_chat("Eve")
+        visitor.write(f"Hello from {path}")
+        expect(visitor.stored(f"Hello from {path}")).to_be_visible()
 
     assert not ChatVisitor.objects.filter(external_user_id="4242").exists()
     assert not ChatVisitor.objects.filter(identity_value=f"{SLUG}:user:4242").exists()
-    assert ChatVisitor.objects.filter(name="Eve", external_user_id="").count() == 2
+    assert not Identity.objects.filter(value=f"{SLUG}:user:4242").exists()
+    anonymous = ChatVisitor.objects.filter(name="Eve", external_user_id="")
+    assert anonymous.count() == 2
+    senders = TimelineEvent.objects.filter(text__startswith="Hello from").values_list(
+        "sender_identity__value", flat=True
+    )
+    assert sorted(senders) == sorted(visitor.identity_value for visitor in anonymous)
 
     # A genuine signature: straight into that user's chat, no questions asked.
     visitor = Visitor(new_page()).open(host_site.url("/account"))

@@ -13,13 +13,12 @@ from customers.identities import InvalidIdentityError, normalise_phone
 from supportdesk.api.inputs import StrictInputSerializer
 from tickets.actions.calls import MAX_CALL_SECONDS, MAX_NOTE_CHARS
 from tickets.actions.templates import TEMPLATE_CHANNELS
+from tickets.api.serializers import MAX_ID
 from tickets.models import Agent, Channel, Team, Ticket, TicketStatus
 from tickets.views_calls import INVALID_NUMBER, NUMBER_HELP
 from tickets.views_ticket.forms import MAX_TEXT_CHARS, STATUS_CHOICES, reply_channels
 
 SEARCH_MAX_CHARS = 200
-# The largest id PostgreSQL's bigint holds: a bigger one names nothing.
-MAX_ID = 2**63 - 1
 
 
 class TicketListQuerySerializer(serializers.Serializer):
@@ -52,13 +51,6 @@ class TicketListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=200, default=50
     )
-
-
-class TimelineQuerySerializer(serializers.Serializer):
-    cursor = serializers.CharField(
-        required=False, max_length=200, help_text="The `next` of the previous page."
-    )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
 
 class ReplyInputSerializer(StrictInputSerializer):

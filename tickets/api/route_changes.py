@@ -4,7 +4,11 @@ Supervisors read all of it, as on the audit page; an agent reads the changes of
 the tickets they may see, so another team's ticket leaves no trace here either.
 """
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -53,6 +57,8 @@ class RouteChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# One page object, not a list of them, though answered by the list action.
+@extend_schema_serializer(many=False)
 class RouteChangePageSerializer(serializers.Serializer):
     results = RouteChangeSerializer(many=True)
     next = serializers.CharField(

@@ -1,5 +1,6 @@
 """What the tickets API answers: read-only serializers of tickets and timeline
-events, and the one query that loads a ticket's detail."""
+events (shared with the customer endpoints), the timeline's paging, and the one
+query that loads a ticket's detail. What actions take is in tickets.api.inputs."""
 
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -14,6 +15,9 @@ from tickets.models import (
     TicketRating,
     TimelineEvent,
 )
+
+# The largest id PostgreSQL's bigint holds: a bigger one names nothing.
+MAX_ID = 2**63 - 1
 
 
 class TeamRefSerializer(serializers.ModelSerializer):
@@ -192,6 +196,7 @@ class TicketPageSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(many=False)
 class TimelinePageSerializer(serializers.Serializer):
     results = TimelineEventSerializer(many=True)
     next = serializers.CharField(
@@ -213,6 +218,14 @@ class StaleReplyErrorSerializer(serializers.Serializer):
 
 class StaleReplySerializer(serializers.Serializer):
     error = StaleReplyErrorSerializer()
+
+
+# Shared with the customer timeline's endpoint: one shape of timeline page.
+class TimelineQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(
+        required=False, max_length=200, help_text="The `next` of the previous page."
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
 
 def detailed_ticket(tickets, ticket_id: int) -> Ticket:

@@ -109,7 +109,7 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     def _ticket_id(self) -> int:
         pk = self.kwargs["pk"]
-        if not (pk.isascii() and pk.isdigit()) or int(pk) > inputs.MAX_ID:
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > outputs.MAX_ID:
             raise NotFound("No such ticket.")
         return int(pk)
 
@@ -177,13 +177,13 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="The timeline beside the ticket",
         description="The customer's whole timeline across channels and tickets, "
         "newest first, as the ticket page shows it; each event names its ticket.",
-        parameters=[inputs.TimelineQuerySerializer],
+        parameters=[outputs.TimelineQuerySerializer],
         responses={200: outputs.TimelinePageSerializer, **error_responses(400, 404)},
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         ticket = self.get_object()
-        query = _parsed(inputs.TimelineQuerySerializer, _query(request))
+        query = _parsed(outputs.TimelineQuerySerializer, _query(request))
         try:
             page = customer_timeline(
                 viewer=request.user,

@@ -125,7 +125,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--widget-visitor-rate",
             type=float,
-            default=20.0,
+            default=5.0,
             help="Visitor messages per second while the agents reply (0: none).",
         )
 

@@ -104,6 +104,9 @@ class Widget:
             headers=[(b"origin", origin.encode()), (b"host", b"testserver")],
         )
         connected, _ = await self.socket.connect()
+        if not connected:
+            # The browser's side of a refused handshake: the consumer ends too.
+            await self.close()
         return connected
 
     async def connect(self, *, last_seq: int = 0, origin: str = "http://testserver"):
@@ -134,6 +137,7 @@ class Widget:
         """How the server closed the socket (it must close it)."""
         output = await self.socket.receive_output(timeout=RECEIVE_TIMEOUT)
         assert output["type"] == "websocket.close", output
+        await self.close()
         return output.get("code", 1000)
 
     async def hears_nothing(self, timeout: float = 0.3) -> bool:

@@ -15,7 +15,12 @@ from channels_app.ingest import process_inbound, receive_inbound
 from channels_app.models import ChatEntry, InboundRecord
 from channels_app.widget import door
 from tests.channels_app.widget.conftest import ticket_of
-from tickets.actions.tickets import do_change_status, do_reply, do_resolve_ticket
+from tickets.actions.tickets import (
+    do_add_note,
+    do_change_status,
+    do_reply,
+    do_resolve_ticket,
+)
 from tickets.models import TicketRating, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -180,20 +185,30 @@ def test_a_receipt_reports_only_the_agents_messages_in_its_range(
     assert first.external_id != second.external_id
 
 
-def test_only_a_resolution_puts_an_entry_on_the_stream(widget, teams, tech_agent):
-    """Pending or closed are for the desk; resolved is what the visitor hears."""
+def test_internal_notes_and_agent_only_changes_never_reach_the_visitor(
+    widget, teams, tech_agent
+):
+    """A note, a status other than resolved and the resolution note stay in the
+    desk: the visitor's stream has only the messages and the resolution."""
     widget.start(name="Ana")
     door.receive_message(
         visitor=widget.visitor(), data={"client_id": "c1", "text": "Hi"}
     )
     ticket = ticket_of(widget)
 
+    do_add_note(ticket=ticket, author=tech_agent, text="Customer seems upset")
     do_change_status(ticket=ticket, status="pending", actor=tech_agent)
-    do_resolve_ticket(ticket=ticket, actor=tech_agent, resolution_note="Done.")
+    do_resolve_ticket(ticket=ticket, actor=tech_agent, resolution_note="Refunded.")
     do_change_status(ticket=ticket, status="closed", actor=tech_agent)
 
-    kinds = list(ChatEntry.objects.order_by("seq").values_list("kind", "ticket_id"))
-    assert kinds == [("message", ticket.pk), ("resolved", ticket.pk)]
+    async def backlog():
+        _, entries, _ = await widget.connect()
+        await widget.close()
+        return entries
+
+    shown = async_to_sync(backlog)()
+    assert [entry["kind"] for entry in shown] == ["message", "resolved"]
+    assert "upset" not in str(shown) and "Refunded" not in str(shown)
 
 
 def test_process_inbound_of_a_processed_envelope_changes_nothing(widget, teams):

@@ -133,8 +133,11 @@ def test_a_token_in_the_url_opens_nothing(widget, chat_inbox):
     assert visitor_for_token(response.json()["token"], chat_inbox) != first
 
 
-def test_the_iframe_config_carries_no_token(client, widget, chat_inbox):
-    """The iframe page names the socket and session URLs without any token."""
+def test_the_iframe_page_carries_no_token_and_only_the_inboxs_sites_frame_it(
+    client, widget, chat_inbox
+):
+    """The iframe page names the socket and session URLs without any token, and
+    its policy lets only the desk and the inbox's sites frame it."""
     widget.start(name="Ana")
 
     response = client.get(f"/widget/{chat_inbox.slug}/")
@@ -142,6 +145,13 @@ def test_the_iframe_config_carries_no_token(client, widget, chat_inbox):
     config = response.context["widget_config"]
     assert config["socket_url"] == f"/ws/widget/{chat_inbox.slug}/"
     assert widget.token not in response.content.decode()
+    # Only the desk and the inbox's sites may frame it.
+    policy = response["Content-Security-Policy"]
+    ancestors = next(
+        part for part in policy.split("; ") if part.startswith("frame-ancestors")
+    )
+    assert ancestors == "frame-ancestors 'self' http://shop.example"
+    assert "'unsafe-inline'" not in policy
 
 
 def test_a_token_names_its_visitor(widget, chat_inbox):

@@ -105,14 +105,28 @@ def test_a_file_link_works_only_as_signed_for_its_visitor(
 
 
 def test_a_file_sent_three_times_is_stored_once(widget, teams):
-    """An upload retried with its client id is one message with one file."""
+    """An upload retried with its client id is one message with one file, and
+    the same client id on the socket afterwards is a duplicate too."""
     widget.start(name="Ana")
 
     statuses = [
         widget.upload(client_id="f-1", file=png()).json()["duplicate"] for _ in range(3)
     ]
 
+    async def resent_on_the_socket():
+        await widget.connect()
+        await widget.send(type="message", client_id="f-1", text="")
+        await widget.send(type="message", client_id="f-1", text="See the file")
+        acks = [await widget.receive(), await widget.receive()]
+        await widget.close()
+        return acks
+
+    acks = async_to_sync(resent_on_the_socket)()
+
     assert statuses == [False, True, True]
+    # Without text or file a message is refused before the client id counts.
+    assert acks[0]["error"] == "invalid"
+    assert (acks[1]["type"], acks[1]["duplicate"]) == ("ack", True)
     assert InboundRecord.objects.count() == 1
     assert TimelineEvent.objects.filter(kind="message_in").count() == 1
     assert Attachment.objects.count() == 1

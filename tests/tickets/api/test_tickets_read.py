@@ -3,7 +3,6 @@ the queue and the ticket page show it."""
 
 import pytest
 
-from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.tickets.api.conftest import opened
 from tickets.actions.ratings import do_rate_ticket
@@ -176,93 +175,6 @@ def test_the_timeline_is_the_customers_across_channels_by_cursor(
     assert messages[1]["ticket"] != messages[0]["ticket"]
     assert messages[1]["direction"] == "in"
     assert client.get(url, {"cursor": "nonsense"}).status_code == 404
-
-
-# Every endpoint of one ticket, with a body each would accept.
-ENDPOINTS = [
-    ("get", "", None),
-    ("get", "timeline/", None),
-    ("post", "reply/", {"text": "Hello", "channel": "email"}),
-    ("post", "template/", {"template_name": "hello", "language": "en"}),
-    ("post", "notes/", {"text": "A note"}),
-    (
-        "post",
-        "calls/",
-        {
-            "direction": "inbound",
-            "number": "+14155552671",
-            "duration_seconds": 60,
-            "outcome": "answered",
-        },
-    ),
-    ("post", "status/", {"status": "pending"}),
-    ("post", "priority/", {"priority": "urgent"}),
-    ("post", "assign/", {"assignee": None}),
-    ("post", "reassign/", {"team": None, "reason": "Theirs"}),
-    ("post", "resolve/", {"resolution_note": "Done."}),
-]
-
-
-def test_another_teams_ticket_is_a_404_on_every_endpoint(
-    api_client, tech_agent, teams, billing_ticket
-):
-    client = api_client(tech_agent, "read", "write")
-    before = TimelineEvent.objects.filter(ticket=billing_ticket).count()
-
-    for method, path, body in ENDPOINTS:
-        if body and "team" in body:
-            body = {**body, "team": teams["tech"].pk}
-        url = f"{TICKETS}{billing_ticket.pk}/{path}"
-        response = getattr(client, method)(url, body, format="json")
-        assert response.status_code == 404, (path, response.json())
-        assert response.json()["error"]["code"] == "not_found"
-
-    billing_ticket.refresh_from_db()
-    assert (billing_ticket.team, billing_ticket.status) == (teams["billing"], "new")
-    assert TimelineEvent.objects.filter(ticket=billing_ticket).count() == before
-
-
-@pytest.mark.parametrize("ticket_id", ["987654", "99999999999999999999", "abc", "1.5"])
-def test_a_ticket_that_does_not_exist_is_the_same_json_404(
-    api_client, tech_agent, teams, ticket_id
-):
-    client = api_client(tech_agent, "read", "write")
-
-    for method, path, body in ENDPOINTS:
-        url = f"{TICKETS}{ticket_id}/{path}"
-        response = getattr(client, method)(url, body, format="json")
-        assert response.status_code == 404, path
-        assert response.json()["error"]["code"] == "not_found"
-
-
-def test_an_agent_assigned_another_teams_ticket_sees_it(
-    api_client, teams, billing_ticket
-):
-    """The selector's rule: an assignee sees the ticket whichever team owns it."""
-    lea = AgentFactory(username="lea", teams=[teams["billing"]])
-    do_assign_ticket(ticket=billing_ticket, assignee=lea, actor=lea)
-    lea.teams.clear()
-
-    response = api_client(lea, "read").get(f"{TICKETS}{billing_ticket.pk}/")
-
-    assert response.status_code == 200
-
-
-def test_without_credentials_the_answer_is_a_401_in_the_error_shape(client, teams):
-    response = client.get(TICKETS)
-
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
-    assert response["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_a_browser_session_reads_without_a_token(client, tech_agent, tech_ticket):
-    client.force_login(tech_agent)
-
-    response = client.get(f"{TICKETS}{tech_ticket.pk}/")
-
-    assert response.status_code == 200
-    assert response.json()["id"] == tech_ticket.pk
 
 
 def test_the_list_costs_the_same_queries_for_2_or_20_tickets(
