@@ -64,6 +64,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
+# Messages stay on the server: an API key shown once must not ride in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "supportdesk.wsgi.application"
 ASGI_APPLICATION = "supportdesk.asgi.application"
 

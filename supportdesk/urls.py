@@ -1,11 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 
 from channels_app.webhooks import webhook
 from customers import views as customer_views
 from tickets import views_calls, views_queue
+
+
+def not_found(request, exception=None):
+    """API clients get the API's JSON error; people get the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Not found."}}, status=404
+        )
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 
 def health(request):

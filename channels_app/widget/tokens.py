@@ -84,7 +84,8 @@ def check_user_identity(inbox: Inbox, user: dict) -> str:
     if not secret:
         raise IdentityRefusedError("this inbox takes no signed user ids")
     expected = user_hash(secret, user_id=user_id, timestamp=timestamp)
-    if not hmac.compare_digest(expected, signature.lower()):
+    # Bytes: compare_digest refuses str with characters outside ASCII.
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise IdentityRefusedError("the user's hash does not match")
     age = time.time() - timestamp
     if age > identity_max_age(inbox) or age < -_CLOCK_SKEW_SECONDS:

@@ -149,6 +149,8 @@ def failures_of(operation, *, who: str, key: str) -> list[str]:
         case.cookies = None
         response = case.call(headers=headers, timeout=30)
         case.validate_response(response, checks=CHECKS, headers=headers)
+        with open("/tmp/sd_schema_stats.txt", "a") as f:
+            f.write(f"{who} {operation.verbose_name} {response.status_code} {response.text[:150]!r}\n")
 
     try:
         exercise()
