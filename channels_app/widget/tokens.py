@@ -72,7 +72,7 @@ def check_user_identity(inbox: Inbox, user: dict) -> str:
     user_id, signature = str(user.get("id") or ""), str(user.get("hash") or "")
     try:
         timestamp = int(user.get("ts"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise IdentityRefusedError("the user's ts must be unix seconds") from None
     if not user_id or len(user_id) > 200 or not signature:
         raise IdentityRefusedError("the user needs an id (at most 200 characters)")

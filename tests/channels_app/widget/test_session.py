@@ -73,6 +73,7 @@ def unverified_users() -> dict[str, object]:
         "stale ts": signed_user("user-42", ts=now - 2 * 86400),
         "ts from the future": signed_user("user-42", ts=now + 3600),
         "malformed": {"id": "user-42", "ts": "soon", "hash": "ab"},
+        "ts not finite": {"id": "user-42", "ts": float("inf"), "hash": "ab"},
         "no hash": {"id": "user-42", "ts": now},
         "hash not hex": {"id": "user-42", "ts": now, "hash": "é" * 64},
         "not an object": "user-42",
