@@ -358,7 +358,7 @@ def _touch_ticket(ticket: Ticket, occurred_at) -> None:
     # or an agent resolved it, since the ticket was chosen.
     ticket.refresh_from_db(
         fields=["status", "last_message_at"],
-        from_queryset=Ticket.objects.select_for_update(of=("self",)),
+        from_queryset=Ticket.objects.select_for_update(of=("self",), no_key=True),
     )
     fields = ["last_message_at", "updated_at"]
     ticket.last_message_at = max(filter(None, [ticket.last_message_at, occurred_at]))

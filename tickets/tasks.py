@@ -64,9 +64,18 @@ def sweep_unrouted(limit: int = 1000) -> int:
 def send_outbound(self, event_id: int) -> str:
     """Hand a queued reply to its channel's adapter; retries back off, then fail."""
     retries = self.request.retries
-    status, retry = _attempt_send(
-        event_id, attempt=retries + 1, last=retries >= settings.OUTBOUND_SEND_RETRIES
-    )
+    try:
+        status, retry = _attempt_send(
+            event_id,
+            attempt=retries + 1,
+            last=retries >= settings.OUTBOUND_SEND_RETRIES,
+        )
+    except OperationalError:
+        # A deadlock or a lost connection, even at commit: nothing was recorded,
+        # so the reply is still queued and the next attempt finds it so.
+        if retries >= settings.OUTBOUND_SEND_RETRIES:
+            raise
+        status, retry = TimelineEvent.Delivery.QUEUED, True
     if retry:
         # Outside the transaction: the attempt's error is committed and shown.
         delay = min(600, settings.OUTBOUND_RETRY_SECONDS * 2**retries)
@@ -82,7 +91,7 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
     """
     with transaction.atomic():
         event = (
-            TimelineEvent.objects.select_for_update(of=("self",))
+            TimelineEvent.objects.select_for_update(of=("self",), no_key=True)
             .select_related("ticket", "customer", "inbox")
             .get(pk=event_id)
         )

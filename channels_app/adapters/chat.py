@@ -23,6 +23,7 @@ from channels_app.adapters.base import (
     DeliveryRefusedError,
     OutboundMessage,
 )
+from channels_app.email.headers import clean_text
 from channels_app.inbound import (
     ConversationRating,
     DeliveryUpdate,
@@ -82,6 +83,9 @@ class ChatAdapter(ChannelAdapter):
         text = data.get("text") or ""
         if not isinstance(text, str):
             raise InboundError("a chat message's text is a string")
+        # A browser can send what the database cannot hold: dropped, so the
+        # message is stored rather than failing for good.
+        text = clean_text(text)
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
             raise InboundError(
                 f"a chat message is at most {settings.WIDGET_MAX_MESSAGE_CHARS} "
@@ -112,7 +116,7 @@ class ChatAdapter(ChannelAdapter):
                 metadata={
                     "client_id": client_id,
                     "chat_visitor": visitor.public_id.hex,
-                    "host": str(envelope.get("host") or "")[:200],
+                    "host": clean_text(str(envelope.get("host") or ""))[:200],
                 },
                 inbox=visitor.inbox.slug,
             )
@@ -153,7 +157,7 @@ class ChatAdapter(ChannelAdapter):
                 channel="chat",
                 ticket_id=resolved.ticket_id,
                 score=data.get("score"),
-                comment=str(data.get("comment") or ""),
+                comment=clean_text(str(data.get("comment") or "")),
             )
         ]
 
@@ -260,7 +264,7 @@ def _attachments(items) -> list[InboundAttachment]:
             raise InboundError("a chat attachment's content is base64") from None
         result.append(
             InboundAttachment(
-                name=str(item.get("name") or "")[:255],
+                name=clean_text(str(item.get("name") or ""))[:255],
                 content_type=str(item.get("content_type") or "")[:127],
                 content=content,
             )

@@ -10,6 +10,7 @@ The full contract, with every field, is in the README's "Chat widget" section.
 """
 
 import asyncio
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -36,11 +37,30 @@ def _header(scope, name: bytes) -> str:
     return ""
 
 
+# Inboxes by slug, read at most once per INBOX_CACHE_SECONDS per process: after a
+# restart every widget reconnects at once, and a query per handshake would queue
+# behind the process's one database thread past the server's handshake timeout.
+INBOX_CACHE_SECONDS = 10
+_inboxes: dict[str, tuple[float, Inbox | None]] = {}
+
+
 @database_sync_to_async
-def _inbox(slug: str) -> Inbox | None:
+def _read_inbox(slug: str) -> Inbox | None:
     return Inbox.objects.filter(
         adapter=Inbox.Adapter.CHAT, slug=slug, enabled=True
     ).first()
+
+
+async def _inbox(slug: str) -> Inbox | None:
+    now = time.monotonic()
+    cached = _inboxes.get(slug)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    inbox = await _read_inbox(slug)
+    if len(_inboxes) > 1000:  # slugs are the client's to choose
+        _inboxes.clear()
+    _inboxes[slug] = (now + INBOX_CACHE_SECONDS, inbox)
+    return inbox
 
 
 @database_sync_to_async

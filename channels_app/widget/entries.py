@@ -47,7 +47,7 @@ def append_entry(
         existing = ChatEntry.objects.filter(event=event).first()
         if existing is not None:
             return existing
-    visitor = ChatVisitor.objects.select_for_update().get(pk=visitor_id)
+    visitor = ChatVisitor.objects.select_for_update(no_key=True).get(pk=visitor_id)
     visitor.last_seq += 1
     visitor.save(update_fields=["last_seq"])
     entry = ChatEntry.objects.create(

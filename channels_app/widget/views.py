@@ -176,6 +176,9 @@ def _profile(body: dict) -> tuple[str, str]:
     email = body.get("email") or ""
     if not isinstance(name, str) or not isinstance(email, str):
         raise door.RefusedError("invalid", "Name and email are text.")
+    # One line of printable text: the database refuses NULs, and a name is shown
+    # to agents on one line.
+    name = "".join(char if char.isprintable() else " " for char in name)
     name = " ".join(name.split())[:200]
     if email:
         try:

@@ -1,9 +1,16 @@
 /*
- * The chat widget's embed script. One tag on the host page:
+ * The chat widget's embed script, one tag on the host page:
  *   <script src="(desk origin)/static/widget/loader.js" data-inbox="SLUG" async></script>
- * It adds two elements only (a launcher button and a hidden iframe served by the
- * desk) and talks to the iframe with postMessage, checking origin and source both
- * ways. window.SupportDesk.open() / .close() / .toggle() let the host drive it.
+ * It adds a launcher button and a hidden iframe served by the desk.
+ * window.SupportDesk.open() / .close() / .toggle() let the host drive it.
+ *
+ * postMessage, origin and source checked both ways ("source": "supportdesk-widget"
+ * from the frame, "supportdesk-host" to it). Frame to host: config {color,
+ * position, title, keep_token} (ready; keep_token: it has no storage of its own),
+ * unread {count}, close, and store {token} (after keep_token only: keep the token,
+ * or drop it for null, in this page's localStorage as "supportdesk:<slug>:token").
+ * Host to frame: open, close, and after each config restore {token|null} (if
+ * keep_token) then identify {user} (if data-user-* are set).
  */
 (function () {
   "use strict";
@@ -12,12 +19,9 @@
 
   let script = document.currentScript;
   if (!script || !script.dataset.inbox) {
-    const candidates = document.querySelectorAll("script[data-inbox][src]");
-    for (let i = 0; i < candidates.length; i++) {
-      if (/\/static\/widget\/loader(\.\w+)?\.js([?#].*)?$/.test(candidates[i].src)) {
-        script = candidates[i];
-      }
-    }
+    script = Array.from(document.querySelectorAll("script[data-inbox][src]"))
+      .filter((tag) => /\/static\/widget\/loader(\.\w+)?\.js([?#].*)?$/.test(tag.src))
+      .pop();
   }
   if (!script || !script.dataset.inbox) return;
 
@@ -27,6 +31,8 @@
   const FULL = { width: "100%", height: "100%", "max-height": "none" };
   const phone = window.matchMedia("(max-width: 480px)");
   const state = { open: false, ready: false, position: "right", color: "#1f6feb" };
+  const KEY = "supportdesk:" + data.inbox + ":token";
+  let keep = false;
 
   function css(element, rules) {
     for (const name in rules) element.style.setProperty(name, rules[name], "important");
@@ -88,8 +94,7 @@
     const other = side === "left" ? "right" : "left";
     launcher.style.removeProperty(other);
     frame.style.removeProperty(other);
-    css(launcher, { background: state.color });
-    css(launcher, { [side]: "20px" });
+    css(launcher, { background: state.color, [side]: "20px" });
     if (phone.matches) {
       css(frame, FULL);
       css(frame, { top: "0", bottom: "0", [side]: "0", "border-radius": "0" });
@@ -134,6 +139,18 @@
     return user;
   }
 
+  // The frame's kept token: read it, or keep one (null drops it).
+  function stored(token) {
+    try {
+      if (token === undefined) return localStorage.getItem(KEY);
+      if (token === null) localStorage.removeItem(KEY);
+      else if (typeof token === "string" && token.length <= 512) localStorage.setItem(KEY, token);
+    } catch (error) {
+      /* no storage here either */
+    }
+    return null;
+  }
+
   window.addEventListener("message", (event) => {
     if (event.origin !== deskOrigin || event.source !== frame.contentWindow) return;
     const message = event.data;
@@ -146,6 +163,8 @@
       if (typeof message.title === "string" && message.title) frame.title = message.title;
       // Sent on every "config": a reloaded iframe starts from nothing again.
       state.ready = true;
+      keep = message.keep_token === true;
+      if (keep) post({ type: "restore", token: stored() });
       const user = identity();
       if (user) post({ type: "identify", user: user });
       if (state.open) post({ type: "open" });
@@ -153,13 +172,13 @@
       unread = Math.max(0, Number(message.count) || 0);
     } else if (message.type === "close") {
       setOpen(false);
+    } else if (message.type === "store" && keep) {
+      stored(message.token);
     }
     layout();
   });
 
-  launcher.addEventListener("click", () => {
-    setOpen(!state.open);
-  });
+  launcher.addEventListener("click", () => setOpen(!state.open));
   if (phone.addEventListener) phone.addEventListener("change", layout);
 
   layout();

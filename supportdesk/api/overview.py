@@ -26,9 +26,9 @@ Each token holds one or more scopes; `admin` includes `write`, which includes
 - `admin`: the desk's configuration: changing routing rules, replaying inbound
   records, webhook endpoints and their deliveries.
 
-Scopes never widen a role: supervisors' endpoints (rules, teams, agents, route
-changes, merges, inbound records, webhooks) answer `403` to an agent's token
-whatever its scopes.
+Scopes never widen a role: supervisors' endpoints (routing rules, teams,
+reassignment to another team, customer merges and merge suggestions, inbound
+records, webhooks) answer `403` to an agent's token whatever its scopes.
 
 ## Visibility
 
@@ -46,17 +46,18 @@ Every error is JSON with a stable code for programs and a message for people:
            "fields": {"text": ["This field is required."]}}}
 ```
 
-| Status | code | When |
-| --- | --- | --- |
-| 400 | `invalid` | The input is wrong (`fields` says where), or the action refused it. |
-| 400 | `malformed_request` | The body is not valid JSON. |
-| 401 | `not_authenticated`, `authentication_failed` | No credentials; an unknown or revoked token. |
-| 403 | `permission_denied` | The token's scopes or the user's role do not allow it. |
-| 404 | `not_found` | No such object among those the user may see; a cursor that is not one. |
-| 405 | `method_not_allowed` | The path does not take this method. |
-| 409 | `conflict` | The object changed in a way that makes the request wrong now. |
-| 415 | `unsupported_media_type` | The body is neither JSON nor a form. |
-| 429 | `rate_limited` | Too many requests; see below. |
+- `400 invalid`: the input is wrong (`fields` says where), or the action
+  refused it.
+- `400 malformed_request`: the body is not valid JSON.
+- `401 not_authenticated`, `401 authentication_failed`: no credentials; an
+  unknown or revoked token.
+- `403 permission_denied`: the token's scopes or the user's role do not allow it.
+- `404 not_found`: no such object among those the user may see; a cursor that is
+  not one.
+- `405 method_not_allowed`: the path does not take this method.
+- `409 conflict`: the object changed in a way that makes the request wrong now.
+- `415 unsupported_media_type`: the body is neither JSON nor a form.
+- `429 rate_limited`: too many requests; see below.
 
 A body may hold only the fields its endpoint names: any other key (an owning
 team on a note, an author, a customer) is refused with `400` and
@@ -64,12 +65,13 @@ team on a note, an author, a customer) is refused with `400` and
 
 ## Pages and cursors
 
-Lists come in pages, newest first, and `limit` sets a page's size (at most 200).
-The queue (`/tickets/`) and the timelines answer `{"results": [...], "next":
-...}`: pass `next` back as `?cursor=` (with the same filters) for the following
-page; it is `null` on the last one. Other lists answer `{"results": [...],
-"next": <url>, "previous": <url>}`: follow the URLs. Cursors are opaque and
-stable: a row added meanwhile neither repeats nor shifts the pages.
+Lists come in pages, newest first; `limit` sets a page's size (at most 200). The
+queue (`/tickets/`), the route changes and the timelines answer `{"results":
+[...], "next": ...}`: pass `next` back as `?cursor=` (with the same filters) for
+the following page; it is `null` on the last one. The other long lists answer
+`{"results": [...], "next": <url>, "previous": <url>}`: follow the URLs. Cursors
+are opaque and stable: a row added meanwhile neither repeats nor shifts the
+pages. Routing rules and teams, a handful of rows, come whole, in their order.
 
 ## Rate limits
 

@@ -76,7 +76,10 @@ def _same_layer_here(layer_prefix):
     layers = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": layer_prefix},
+            "CONFIG": {
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
+                "prefix": layer_prefix,
+            },
         }
     }
     with override_settings(CHANNEL_LAYERS=layers):

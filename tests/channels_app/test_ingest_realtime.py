@@ -67,7 +67,7 @@ def listen():
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [settings.REDIS_URL],
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
                 "prefix": f"test-ingest-{uuid.uuid4().hex[:12]}",
                 "group_expiry": 300,
             },

@@ -32,7 +32,10 @@ def own_layer():
     layers = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
+            "CONFIG": {
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
+                "prefix": prefix,
+            },
         }
     }
     with override_settings(CHANNEL_LAYERS=layers):

@@ -56,7 +56,7 @@ def _claims(number: str, owner) -> list[IdentityClaim]:
 def _open_phone_ticket(customer, *, direction: str, number: str, at) -> Ticket:
     """The customer's open phone ticket, or a new one routed like any other."""
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .filter(customer=customer, channel=Channel.PHONE, status__in=OPEN_STATUSES)
         .order_by("-last_message_at", "-id")
         .first()
@@ -113,7 +113,9 @@ def do_log_call(
             customer, direction=direction, number=sender.identity.value, at=at
         )
     else:
-        ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        ticket = Ticket.objects.select_for_update(of=("self",), no_key=True).get(
+            pk=ticket.pk
+        )
     summary = call_summary(
         direction=direction, outcome=outcome, duration_seconds=duration_seconds
     )
@@ -164,7 +166,7 @@ def do_attach_call_recording(*, recording: CallRecording) -> TimelineEvent:
     replayed once the call is on the timeline.
     """
     event = (
-        TimelineEvent.objects.select_for_update(of=("self",))
+        TimelineEvent.objects.select_for_update(of=("self",), no_key=True)
         .select_related("ticket")
         .filter(
             channel=recording.channel,

@@ -24,7 +24,7 @@ def do_apply_delivery_update(*, update: DeliveryUpdate) -> TimelineEvent | None:
     if update.status not in Delivery.values or not update.status:
         raise ValueError(f"unknown delivery status {update.status!r}")
     event = (
-        TimelineEvent.objects.select_for_update(of=("self",))
+        TimelineEvent.objects.select_for_update(of=("self",), no_key=True)
         .select_related("ticket")
         .filter(channel=update.channel, external_id=update.external_id)
         .first()
@@ -59,7 +59,7 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     """A customer edited or deleted a message: the timeline shows it, and keeps
     every earlier text for the agents."""
     event = (
-        TimelineEvent.objects.select_for_update(of=("self",))
+        TimelineEvent.objects.select_for_update(of=("self",), no_key=True)
         .select_related("ticket")
         .filter(channel=revision.channel, external_id=revision.external_id)
         .first()

@@ -24,7 +24,7 @@ def do_rate_ticket(
             f"a rating comment is at most {MAX_COMMENT_CHARS} characters"
         )
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer")
         .get(pk=ticket_id)
     )

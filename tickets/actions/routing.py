@@ -99,7 +99,7 @@ def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
     """Give an unrouted ticket its owning team by the rules. Idempotent."""
     # An unrouted ticket has no team (a constraint): only its customer is joined.
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer")
         .annotate(first_text=_first_text())
         .get(pk=ticket_id)
@@ -123,7 +123,7 @@ def do_reassign_ticket(
     if not reason or not reason.strip():
         raise RoutingError("a reassignment needs a reason")
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer", "team")
         .get(pk=ticket.pk)
     )
@@ -151,7 +151,7 @@ def do_change_rule_team(
     why = reason.strip() or f"Rule “{rule.name}” now routes to {team}"
     changes = []
     tickets = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer", "team")
         .filter(routed_by_rule=rule, status__in=OPEN_STATUSES)
         .exclude(team=team)

@@ -61,7 +61,7 @@ def do_send_template(
     template_name, language = template_name.strip(), language.strip()
     values = _check_template(template_name, language, parameters)
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer")
         .get(pk=ticket.pk)
     )

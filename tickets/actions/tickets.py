@@ -30,7 +30,7 @@ class TicketActionError(ValueError):
 
 def _locked(ticket: Ticket) -> Ticket:
     return (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer", "team")
         .get(pk=ticket.pk)
     )

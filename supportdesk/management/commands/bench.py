@@ -2,8 +2,9 @@
 
 Measured: ingest through workers, the timeline page, the agent's queue and ticket
 pages, email through ingest_eml, the WhatsApp webhook under load (a real daphne
-and worker), and the chat widget's sockets and reply latency; --skip-* leaves one
-out, --only runs the ones it names.
+and worker), the chat widget's sockets and reply latency, and the REST API's
+ticket list and timeline over HTTP; --skip-* leaves one out, --only runs the ones
+it names.
 
 Run it through `make bench`, which points DATABASE_URL at a database whose name
 contains "bench" and REDIS_URL at the broker; nothing else is touched.
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from supportdesk.bench import (
+    api,
     database,
     dataset,
     email_ingest,
@@ -32,14 +34,15 @@ INGEST_TARGET = 250.0
 TIMELINE_P95_TARGET_MS = 50.0
 PAGES_P95_TARGET_MS = 150.0
 WEBHOOK_P95_TARGET_MS = 100.0
-SCENARIOS = ("ingest", "timeline", "pages", "email", "webhook", "widget")
+SCENARIOS = ("ingest", "timeline", "pages", "email", "webhook", "widget", "api")
 
 
 class Command(BaseCommand):
     help = (
         "Seed the bench data set (once) and measure ingest, timeline latency, "
         "the queue and ticket pages, email ingest through ingest_eml, the "
-        "WhatsApp webhook under load and the chat widget's sockets."
+        "WhatsApp webhook under load, the chat widget's sockets and the REST "
+        "API's ticket list and timeline."
     )
 
     def add_arguments(self, parser):
@@ -101,6 +104,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-email", action="store_true")
         parser.add_argument("--skip-webhook", action="store_true")
         parser.add_argument("--skip-widget", action="store_true")
+        parser.add_argument("--skip-api", action="store_true")
         parser.add_argument(
             "--only",
             action="append",
@@ -127,6 +131,18 @@ class Command(BaseCommand):
             type=float,
             default=5.0,
             help="Visitor messages per second while the agents reply (0: none).",
+        )
+        parser.add_argument(
+            "--api-clients",
+            type=int,
+            default=4,
+            help="Concurrent API clients of the run that measures requests/s.",
+        )
+        parser.add_argument(
+            "--api-seconds",
+            type=float,
+            default=5.0,
+            help="Seconds each API endpoint is called, alone and concurrently.",
         )
 
     def handle(self, *args, **options):
@@ -196,6 +212,12 @@ class Command(BaseCommand):
             except ingest.BenchWorkerError as exc:
                 self.stderr.write(f"widget bench failed: {exc}")
                 report.add("widget sockets open at once", "failed", "", False)
+        if not options["skip_api"]:
+            try:
+                self._api(report, marker, options)
+            except ingest.BenchWorkerError as exc:
+                self.stderr.write(f"API bench failed: {exc}")
+                report.add("API ticket list and timeline", "failed", "", False)
 
         self.stdout.write("\n" + report.table())
         path = settings.BASE_DIR / "bench-results" / "latest.json"
@@ -436,6 +458,22 @@ class Command(BaseCommand):
             server_env=_pairs(options["server_env"], "--server-env"),
         )
         widget_report.add_figures(report, held, talked)
+
+    def _api(self, report: Report, marker, options) -> None:
+        clients, seconds = options["api_clients"], options["api_seconds"]
+        self.say(
+            f"REST API: ticket list and timeline, {seconds:g}s each alone and "
+            f"with {clients} clients"
+        )
+        result = api.measure_api(
+            customer_id=marker.heavy_customer_id,
+            depth=options["depth"],
+            clients=clients,
+            seconds=seconds,
+            log_dir=settings.BASE_DIR / "bench-results",
+            server_env=_pairs(options["server_env"], "--server-env"),
+        )
+        api.add_figures(report, result)
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

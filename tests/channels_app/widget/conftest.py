@@ -26,7 +26,10 @@ def own_layer():
     layers = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
+            "CONFIG": {
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
+                "prefix": prefix,
+            },
         }
     }
     caches = {
@@ -216,3 +219,13 @@ async def desk_receive_until(socket, kind: str) -> dict:
 
 def run(coroutine):
     return async_to_sync(lambda: coroutine)()
+
+
+@pytest.fixture(autouse=True)
+def _inboxes_read_fresh(monkeypatch):
+    """Each test makes its own inbox under the same slug, and some change it
+    between sockets: the consumer's per-process inbox cache is off here."""
+    from channels_app.widget import consumer
+
+    consumer._inboxes.clear()
+    monkeypatch.setattr(consumer, "INBOX_CACHE_SECONDS", 0)

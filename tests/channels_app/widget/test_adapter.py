@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import TestCase, override_settings
 
 from channels_app.adapters.chat import ChatAdapter
 from channels_app.inbound import DeliveryUpdate
@@ -36,9 +36,10 @@ def envelope(visitor, kind: str, data: dict, **extra) -> bytes:
 
 def stored(payload: bytes, external_id: str) -> InboundRecord:
     """A chat envelope through the door, processed as its task would."""
-    record, _ = receive_inbound(
-        channel="chat", payload=payload, external_id=external_id, inbox="shop"
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        record, _ = receive_inbound(
+            channel="chat", payload=payload, external_id=external_id, inbox="shop"
+        )
     record.refresh_from_db()
     return record
 
@@ -56,7 +57,7 @@ def test_an_envelope_that_fails_stays_failed_and_is_replayed_once(
         with override_settings(MAX_MESSAGE_TEXT_CHARS=5):
             await widget.send(type="message", client_id="c1", text="Too long here")
             ack = await widget.receive_until("ack")
-        nothing_shown = await widget.hears_nothing(0.5)
+        nothing_shown = await widget.hears_nothing()
         record = await sync_to_async(InboundRecord.objects.get)()
         output = StringIO()
         await sync_to_async(call_command)("replay_inbound", stdout=output)
@@ -64,7 +65,7 @@ def test_an_envelope_that_fails_stays_failed_and_is_replayed_once(
         await sync_to_async(call_command)(
             "replay_inbound", "--id", str(record.pk), stdout=output
         )
-        quiet = await widget.hears_nothing(0.5)
+        quiet = await widget.hears_nothing()
         await widget.close()
         return ack, nothing_shown, record, entry, quiet, output.getvalue()
 
@@ -80,6 +81,7 @@ def test_an_envelope_that_fails_stays_failed_and_is_replayed_once(
     assert ChatEntry.objects.count() == 1
 
 
+@pytest.mark.django_db
 def test_an_envelope_of_an_unknown_visitor_fails_visibly(widget):
     """An envelope naming no visitor of the desk is kept as failed, with why."""
     widget.start(name="Ana")
@@ -93,6 +95,7 @@ def test_an_envelope_of_an_unknown_visitor_fails_visibly(widget):
     assert "no chat visitor" in record.error
 
 
+@pytest.mark.django_db
 def test_an_envelope_of_an_unknown_kind_is_kept_as_unsupported(widget):
     """A kind the adapter does not know is never dropped silently."""
     widget.start(name="Ana")
@@ -103,6 +106,7 @@ def test_an_envelope_of_an_unknown_kind_is_kept_as_unsupported(widget):
     assert "poke" in record.error
 
 
+@pytest.mark.django_db
 def test_a_malformed_envelope_fails_visibly():
     """Whatever is stored, processing it either works or leaves it failed."""
     for number, payload in enumerate(
@@ -224,3 +228,41 @@ def test_process_inbound_of_a_processed_envelope_changes_nothing(widget, teams):
 
     assert TimelineEvent.objects.filter(kind="message_in").count() == 1
     assert ChatEntry.objects.count() == 1
+
+
+def test_characters_the_database_cannot_hold_do_not_lose_the_message(
+    widget, teams, tech_agent
+):
+    """A NUL or a lone surrogate in what a visitor types is dropped from the text;
+    the message itself, and a rating's comment, are kept."""
+    widget.start(name="Ana")
+
+    async def scenario():
+        await widget.connect()
+        await widget.send(
+            type="message",
+            client_id="c1",
+            text="Hi\x00 there\ud800!",
+            host="http://shop.example\x00",
+        )
+        entry = (await widget.receive_until("entry"))["entry"]
+        ticket = await sync_to_async(ticket_of)(widget)
+        await sync_to_async(do_resolve_ticket)(
+            ticket=ticket, actor=tech_agent, resolution_note="Done."
+        )
+        resolved = (await widget.receive_until("entry"))["entry"]
+        await widget.send(
+            type="rate", seq=resolved["seq"], score=4, comment="Good\x00 job"
+        )
+        rating = (await widget.receive_until("entry"))["entry"]
+        await widget.close()
+        return entry, rating
+
+    entry, rating = async_to_sync(scenario)()
+
+    assert entry["text"].startswith("Hi there") and "\x00" not in entry["text"]
+    assert rating["comment"] == "Good job"
+    assert TicketRating.objects.get().comment == "Good job"
+    assert set(InboundRecord.objects.values_list("status", flat=True)) == {
+        Status.PROCESSED
+    }

@@ -164,7 +164,7 @@ def test_a_second_hello_changes_nothing(widget, new_widget, teams):
         await other.connect()
         await widget.send(type="message", client_id="c1", text="From Ana")
         await widget.receive_until("entry")
-        heard_by_other = await other.hears_nothing(0.5)
+        heard_by_other = await other.hears_nothing()
         await widget.close()
         await other.close()
         return error, heard_by_other
@@ -199,10 +199,10 @@ def test_a_visitor_hears_only_their_own_conversation(widget, new_widget, teams):
         await other.receive_until("synced")
         await widget.send(type="message", client_id="a1", text="Ana's secret")
         mine = (await widget.receive_until("entry"))["entry"]
-        others_heard = await other.hears_nothing(0.5)
+        others_heard = await other.hears_nothing()
         await other.send(type="message", client_id="b1", text="Bo's question")
         theirs = (await other.receive_until("entry"))["entry"]
-        ana_heard = await widget.hears_nothing(0.5)
+        ana_heard = await widget.hears_nothing()
         await widget.close()
         await other.close()
         return mine, theirs, others_heard, ana_heard
@@ -228,7 +228,7 @@ def test_history_gives_only_the_visitors_own_entries(widget, new_widget, teams):
         await other.close()
         await widget.connect()
         pages = []
-        for before in (2, 4, 10_000, 2**31):
+        for before in (2, 4, 10_000, 2**31, 10**30):
             await widget.send(type="history", before=before)
             pages.append(await widget.receive_until("history"))
         await widget.close()

@@ -44,6 +44,7 @@ def test_messages_beyond_the_rate_are_refused_and_not_stored(widget, teams, sett
     assert not TimelineEvent.objects.filter(metadata__client_id="m3").exists()
 
 
+@pytest.mark.django_db
 def test_an_upload_beyond_the_rate_is_a_429_with_retry_after(widget, settings):
     """Files count against the same message rate; the refusal says when to retry."""
     settings.WIDGET_RATE_MESSAGES = "1/600"
@@ -97,6 +98,7 @@ def test_new_conversations_beyond_the_rate_are_refused(
     assert not TimelineEvent.objects.filter(metadata__client_id="third").exists()
 
 
+@pytest.mark.django_db
 def test_new_visitors_from_one_address_are_limited(new_widget, settings):
     """WIDGET_RATE_VISITORS new visitors per client address; past it a 429 with
     Retry-After. A returning visitor with a token and another address are not

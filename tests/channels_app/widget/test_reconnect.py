@@ -27,14 +27,14 @@ def test_a_message_sent_three_times_is_stored_once(widget, teams):
             while (item := await widget.receive())["type"] != "ack":
                 shown.append(item["entry"])
             acks.append(item)
-        while not await widget.hears_nothing(0.5):
+        while not await widget.hears_nothing():
             shown.append((await widget.receive())["entry"])
         await widget.close()
         # Resent once more on another socket, after reconnecting.
         _, backlog, _ = await widget.connect(last_seq=1)
         await widget.send(type="message", client_id="m-1", text="Hello?")
         acks.append(await widget.receive())
-        quiet = await widget.hears_nothing(0.5)
+        quiet = await widget.hears_nothing()
         await widget.close()
         return acks, shown, backlog, quiet
 
@@ -69,7 +69,7 @@ def test_replies_sent_while_the_socket_is_closed_arrive_once_in_order(
             )
 
         ready, backlog, synced = await widget.connect(last_seq=last_seq)
-        quiet = await widget.hears_nothing(0.5)
+        quiet = await widget.hears_nothing()
         await widget.close()
         return last_seq, ready, backlog, synced, quiet
 
@@ -103,7 +103,7 @@ def test_replies_while_the_socket_is_open_arrive_live_in_order(
                 ticket=ticket, author=tech_agent, text=f"Live {number}"
             )
         live = [(await widget.receive_until("entry"))["entry"] for _ in range(3)]
-        quiet = await widget.hears_nothing(0.5)
+        quiet = await widget.hears_nothing()
         await widget.close()
         return live, quiet
 
@@ -148,7 +148,7 @@ def test_live_entries_arriving_out_of_order_are_shown_in_order(
         filled = [(await widget.receive())["entry"]["seq"] for _ in range(3)]
         await sync_to_async(publish_now)(*held[0])
         await sync_to_async(publish_now)(*held[1])
-        late_dropped = await widget.hears_nothing(0.5)
+        late_dropped = await widget.hears_nothing()
         await sync_to_async(entries.append_entry)(
             visitor_id=visitor.pk, kind="resolved"
         )

@@ -100,6 +100,7 @@ def test_an_unverified_user_is_refused_and_joins_nothing(widget, new_widget, tea
     assert not widget.visitor().verified
 
 
+@pytest.mark.django_db
 def test_an_inbox_without_a_secret_takes_no_signed_user(widget, chat_inbox):
     """Without an identity secret no user id can be verified at all."""
     chat_inbox.secrets = {}
@@ -158,6 +159,7 @@ def test_a_signed_in_customer_is_not_merged_into_an_anonymous_visitor(widget, te
     assert backlog_of(widget) == []
 
 
+@pytest.mark.django_db
 def test_a_user_id_with_surrounding_spaces_is_refused(widget, chat_inbox):
     """A user id is taken exactly as signed; padding would name another user."""
     response = widget.post_session({"user": signed_user(" user-42 ")})
@@ -210,6 +212,7 @@ def test_an_email_given_while_the_socket_is_open_links_later_messages(widget, te
     assert event.customer_id == customer_id
 
 
+@pytest.mark.django_db
 def test_a_bad_pre_chat_form_is_refused(widget):
     """A malformed email, a body that is not a JSON object or a name that is not
     text get 400 invalid, and no visitor."""
@@ -223,6 +226,7 @@ def test_a_bad_pre_chat_form_is_refused(widget):
     assert not ChatVisitor.objects.exists()
 
 
+@pytest.mark.django_db
 def test_the_pre_chat_form_is_asked_for_as_the_inbox_says(
     widget, new_widget, chat_inbox
 ):
@@ -239,6 +243,7 @@ def test_the_pre_chat_form_is_asked_for_as_the_inbox_says(
     assert new_widget().start()["visitor"]["needs_prechat"] is False
 
 
+@pytest.mark.django_db
 def test_an_unknown_or_disabled_inbox_has_no_session(widget, chat_inbox):
     """The session of a chat inbox that does not exist or is off is a 404."""
     chat_inbox.enabled = False
@@ -251,6 +256,7 @@ def test_an_unknown_or_disabled_inbox_has_no_session(widget, chat_inbox):
     assert response.status_code == 404
 
 
+@pytest.mark.django_db
 def test_a_host_site_following_the_documented_recipe_is_verified(widget):
     """hex HMAC-SHA256 of "<ts>.<user id>" keyed by the inbox's identity secret,
     as the README tells host sites, signs a customer in."""
@@ -261,3 +267,12 @@ def test_a_host_site_following_the_documented_recipe_is_verified(widget):
 
     assert data["visitor"]["verified"] is True
     assert widget.visitor().external_user_id == "user-42"
+
+
+@pytest.mark.django_db
+def test_a_name_with_control_characters_is_stored_without_them(widget):
+    """A name is one line of text: NULs, line breaks and the like are dropped."""
+    data = widget.start(name="Ana\x00 \r\nSilva\x07")
+
+    assert data["visitor"]["name"] == "Ana Silva"
+    assert widget.visitor().name == "Ana Silva"

@@ -133,6 +133,7 @@ def test_a_token_in_the_url_opens_nothing(widget, chat_inbox):
     assert visitor_for_token(response.json()["token"], chat_inbox) != first
 
 
+@pytest.mark.django_db
 def test_the_iframe_page_carries_no_token_and_only_the_inboxs_sites_frame_it(
     client, widget, chat_inbox
 ):

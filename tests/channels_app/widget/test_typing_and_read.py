@@ -42,7 +42,7 @@ def test_visitor_typing_reaches_the_agent_watching_the_ticket(
         await widget.send(type="typing", typing=False)
         stopped = await desk_receive_until(desk, "visitor_typing")
         unheard = []
-        while not await elsewhere.receive_nothing(timeout=0.5):
+        while not await elsewhere.receive_nothing(timeout=0.3):
             unheard.append(await elsewhere.receive_json_from())
         for socket in (desk, elsewhere):
             await socket.disconnect()

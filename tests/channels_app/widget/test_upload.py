@@ -133,6 +133,7 @@ def test_a_file_sent_three_times_is_stored_once(widget, teams):
     assert ChatEntry.objects.count() == 1
 
 
+@pytest.mark.django_db
 def test_a_file_too_large_is_refused_with_413(widget, settings):
     """A file over WIDGET_MAX_UPLOAD_BYTES is refused and nothing is stored."""
     settings.WIDGET_MAX_UPLOAD_BYTES = 1000
@@ -145,6 +146,7 @@ def test_a_file_too_large_is_refused_with_413(widget, settings):
     assert not InboundRecord.objects.exists()
 
 
+@pytest.mark.django_db
 def test_a_file_larger_than_a_stored_payload_is_refused_with_413(widget, settings):
     """When the desk's payload limit is below the widget's file limit, a file that
     fits the one but not the other is refused cleanly rather than failing."""
@@ -158,6 +160,7 @@ def test_a_file_larger_than_a_stored_payload_is_refused_with_413(widget, setting
     assert not InboundRecord.objects.exists()
 
 
+@pytest.mark.django_db
 def test_a_file_of_another_type_is_refused_with_415(widget):
     """Only the allowed types are taken; an HTML or SVG file is refused."""
     widget.start(name="Ana")
@@ -174,6 +177,7 @@ def test_a_file_of_another_type_is_refused_with_415(widget):
     assert not InboundRecord.objects.exists()
 
 
+@pytest.mark.django_db
 def test_an_upload_needs_a_token_a_file_and_a_client_id(widget):
     """Without a valid token it is a 401; without a file or client id a 400."""
     widget.start(name="Ana")
