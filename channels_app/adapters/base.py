@@ -41,6 +41,10 @@ class ChannelAdapter:
     """One provider or door. `key` names it in settings, inboxes and webhook URLs."""
 
     key: str = ""
+    # Sends that only touch the desk's own database and sockets (the chat widget)
+    # run in the process that queued them, right after commit; the others go
+    # through the send task, so a slow provider never holds up an agent.
+    sends_in_process: bool = False
 
     def handshake(self, request: HttpRequest, inbox) -> HttpResponse | None:
         """Answer a provider's GET verification; None when the adapter has none."""

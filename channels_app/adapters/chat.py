@@ -46,6 +46,7 @@ def external_id_of(visitor: ChatVisitor, client_id: str) -> str:
 
 class ChatAdapter(ChannelAdapter):
     key = "chat"
+    sends_in_process = True
 
     # -------------------------------------------------------------------- in
     def parse(self, payload: bytes, *, inbox=None) -> list:

@@ -11,6 +11,8 @@ from django.template.loader import render_to_string
 WIDGET_STATIC = Path(settings.BASE_DIR) / "static" / "widget"
 # The one URL the loader may spell out: the SVG namespace of its icon, never fetched.
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+# The iframe's scripts, which its page loads one after the other.
+FRAME_SCRIPTS = WIDGET_STATIC / "frame"
 
 
 def widget_config(**overrides) -> dict:
@@ -79,15 +81,20 @@ def test_loader_reaches_only_the_desk_it_was_loaded_from():
 
 
 def test_widget_code_never_writes_markup_from_strings():
-    """Server and visitor text reach the page as text nodes, never as parsed HTML."""
-    for name in ("loader.js", "frame.js"):
-        source = (WIDGET_STATIC / name).read_text()
+    """Server and visitor text reach the page as text nodes, never as parsed HTML,
+    in the loader and in every script of the iframe."""
+    scripts = sorted(WIDGET_STATIC.rglob("*.js"))
+    assert WIDGET_STATIC / "loader.js" in scripts
+    assert FRAME_SCRIPTS / "main.js" in scripts
+    for path in scripts:
+        source = path.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
-            assert sink not in source, f"{name} uses {sink}"
+            assert sink not in source, f"{path.name} uses {sink}"
 
 
 def test_frame_page_carries_the_config_as_json():
-    """The iframe page hands its config to frame.js as JSON under #widget-config."""
+    """The iframe page hands its config to its scripts as JSON under
+    #widget-config."""
     config = widget_config()
     html = render_to_string("widget/frame.html", {"widget_config": config})
 
@@ -106,14 +113,30 @@ def test_frame_page_runs_no_inline_code():
 
     inline = [attrs for attrs, _ in elements.scripts if not attrs.get("src")]
     assert inline == [{"id": "widget-config", "type": "application/json"}]
-    sources = [attrs for attrs, _ in elements.scripts if attrs.get("src")]
-    assert sources == [{"src": "/static/widget/frame.js", "defer": None}]
     stylesheets = [a["href"] for tag, a in elements.tags if tag == "link"]
     assert stylesheets == ["/static/widget/frame.css"]
     assert all(tag != "style" for tag, _ in elements.tags)
     for tag, attributes in elements.tags:
         assert "style" not in attributes, tag
         assert not [name for name in attributes if name.startswith("on")], tag
+
+
+def test_frame_page_loads_every_widget_script_from_the_desk_in_order():
+    """The iframe runs each of its scripts, all from the desk's own static files
+    and deferred, so they run in page order: state.js, which makes the namespace
+    the others fill, first; main.js, which starts the widget, last."""
+    html = render_to_string("widget/frame.html", {"widget_config": widget_config()})
+    sources = [attrs for attrs, _ in parse(html).scripts if attrs.get("src")]
+
+    assert [sorted(attrs.items()) for attrs in sources] == [
+        [("defer", None), ("src", attrs["src"])] for attrs in sources
+    ]
+    paths = [attrs["src"] for attrs in sources]
+    assert all(path.startswith("/static/widget/frame/") for path in paths), paths
+    names = [path.removeprefix("/static/widget/frame/") for path in paths]
+    assert sorted(names) == sorted(path.name for path in FRAME_SCRIPTS.glob("*.js"))
+    assert len(set(names)) == len(names)
+    assert (names[0], names[-1]) == ("state.js", "main.js")
 
 
 def test_frame_page_keeps_hostile_config_text_inert():
@@ -123,7 +146,8 @@ def test_frame_page_keeps_hostile_config_text_inert():
     html = render_to_string("widget/frame.html", {"widget_config": config})
     elements = parse(html)
 
-    assert [tag for tag, _ in elements.tags].count("script") == 2
+    scripts = [attrs for tag, attrs in elements.tags if tag == "script"]
+    assert len(scripts) == 1 + len(list(FRAME_SCRIPTS.glob("*.js")))
     assert all(tag != "b" for tag, _ in elements.tags)
     data = next(text for attrs, text in elements.scripts if attrs.get("id"))
     assert json.loads(data)["title"] == hostile

@@ -6,7 +6,7 @@ from django.utils import timezone
 from channels_app.adapters import UnknownChannelError, get_adapter
 from channels_app.windows import reply_window_refusal
 from supportdesk import events
-from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
+from supportdesk.oncommit import enqueue_on_commit, publish_on_commit, run_on_commit
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent
@@ -245,7 +245,12 @@ def queue_outgoing(
         fields.append("status")
     ticket.save(update_fields=fields)
     publish_event(event)
-    enqueue_on_commit(send_outbound, event.pk)
+    adapter = channel_adapter(event.inbox.adapter if event.inbox_id else channel)
+    if adapter is not None and adapter.sends_in_process:
+        # Should it fail here, the send task is queued and retries as usual.
+        run_on_commit(send_outbound, event.pk)
+    else:
+        enqueue_on_commit(send_outbound, event.pk)
     return event
 
 
