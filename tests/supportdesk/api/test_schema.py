@@ -106,7 +106,9 @@ def seeded(teams, supervisor, tech_agent, billing_agent, provider_server, settin
     assert InboundRecord.objects.filter(status="failed").exists()
     assert MergeSuggestion.objects.exists()
     assert WebhookDelivery.objects.exists()
-    _, agent_key = ApiToken.issue(user=tech_agent, name="agent", scopes=["write"])
+    _, agent_key = ApiToken.issue(
+        user=tech_agent, name="agent", scopes=["read", "write"]
+    )
     _, supervisor_key = ApiToken.issue(user=supervisor, name="sup", scopes=["admin"])
     return {"agent": agent_key, "supervisor": supervisor_key}
 
