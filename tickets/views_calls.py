@@ -20,7 +20,7 @@ from channels_app.adapters.phone import DIRECTIONS, OUTCOMES
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Customer
 from customers.selectors import customer_for_agent, customers_visible_to
-from supportdesk.api.inputs import error_responses
+from supportdesk.api.inputs import StrictInputSerializer, error_responses
 from tickets.actions.calls import (
     MAX_CALL_SECONDS,
     MAX_NOTE_CHARS,
@@ -157,7 +157,7 @@ def log_call(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------- API
 
 
-class CallLogSerializer(serializers.Serializer):
+class CallLogSerializer(StrictInputSerializer):
     ticket = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     direction = serializers.ChoiceField(choices=DIRECTIONS)
