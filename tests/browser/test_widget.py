@@ -18,7 +18,7 @@ from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import attachment_url
 from channels_app.widget.tokens import user_hash
 from customers.models import Identity
-from tests.browser.conftest import UI_TIMEOUT_MS, serving_desk, wait_until_live
+from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
 from tests.browser.host_site import HostSite, embed_page
 from tests.browser.widget_support import (
     OPEN_SOCKET,
@@ -32,6 +32,7 @@ from tests.browser.widget_support import (
     wait_until,
 )
 from tests.factories import AgentFactory
+from tests.server import serving_desk
 from tests.worker import running_worker
 from tickets.actions.tickets import do_reply
 from tickets.models import Agent, Attachment, TicketRating, TimelineEvent

@@ -24,12 +24,12 @@ from customers.models import Customer, CustomerMerge, MergeSuggestion
 from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from supportdesk.webhooks import forget_subscriptions
 from supportdesk.webhooks.actions import do_create_endpoint
-from tests.browser.conftest import (
+from tests.helpers import deliver, message
+from tests.provider_server import Reply
+from tests.server import (
     layer_prefix,  # noqa: F401  (a fixture)
     serving_desk,
 )
-from tests.helpers import deliver, message
-from tests.provider_server import Reply
 from tests.worker import running_worker
 from tickets.actions.rules import do_create_rule
 from tickets.models import Agent, RouteChange, RoutingRule, Team, Ticket
