@@ -27,6 +27,10 @@ HELLO_TIMEOUT_SECONDS = 10
 # A reconnecting widget gets everything it missed; a new page load gets the newest.
 FIRST_PAGE = 50
 HISTORY_PAGE = 50
+# Frames of any kind a socket may send per window; messages have their own
+# limit per visitor besides (WIDGET_RATE_MESSAGES).
+FRAMES_PER_WINDOW = 120
+FRAME_WINDOW_SECONDS = 30
 PRESENCE_MESSAGE_TYPE = "desk.presence"
 
 
@@ -141,6 +145,16 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
+        if self._flooding():
+            await self.send_json(
+                {
+                    "type": "error",
+                    "error": "rate_limited",
+                    "message": "Too many frames; slow down.",
+                    "retry_after": FRAME_WINDOW_SECONDS,
+                }
+            )
+            return
         if not isinstance(content, dict):
             await self._error("invalid", "A message is a JSON object.")
             return
@@ -170,6 +184,15 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 if kind == "message"
                 else refusal.as_dict()
             )
+
+    def _flooding(self) -> bool:
+        """Typing, receipts, history and pings cost the server too: a socket
+        gets FRAMES_PER_WINDOW of them a window, whatever they are."""
+        window = int(time.monotonic() // FRAME_WINDOW_SECONDS)
+        if getattr(self, "frame_window", None) != window:
+            self.frame_window, self.frames = window, 0
+        self.frames += 1
+        return self.frames > FRAMES_PER_WINDOW
 
     async def _hello(self, content):
         visitor = await _visitor(content.get("token"), self.inbox)

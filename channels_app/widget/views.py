@@ -96,6 +96,7 @@ def frame(request, slug):
         "loader_url": static("widget/loader.js"),
     }
     response = render(request, "widget/frame.html", {"widget_config": config})
+    socket_origin = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
     # Only the inbox's sites may frame the widget; its page runs only its own code.
     response["Content-Security-Policy"] = "; ".join(
         [
@@ -103,7 +104,8 @@ def frame(request, slug):
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data: blob:",
-            "connect-src 'self' ws: wss:",
+            # Its own socket only: ws(s) to the host the page came from.
+            f"connect-src 'self' {socket_origin}",
             "frame-ancestors " + " ".join(["'self'", *origins]),
             "base-uri 'none'",
             "form-action 'self'",

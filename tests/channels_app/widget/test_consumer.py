@@ -308,3 +308,26 @@ def test_a_visitor_message_reaches_the_agents_queue_live(widget, teams, tech_age
     ticket = ticket_of(widget)
     assert heard["ticket_id"] == ticket.pk
     assert (ticket.channel, ticket.team.slug) == ("chat", "tech")
+
+
+def test_a_socket_sending_too_many_frames_is_told_to_slow_down(widget, monkeypatch):
+    """Frames of any kind count: past the window's allowance each gets an error,
+    and the socket stays open for the next window."""
+    from channels_app.widget import consumer
+
+    monkeypatch.setattr(consumer, "FRAMES_PER_WINDOW", 3)
+    widget.start(name="Ana")
+
+    async def scenario():
+        await widget.connect()  # the hello is the window's first frame
+        await widget.send(type="ping")
+        assert (await widget.receive())["type"] == "pong"
+        await widget.send(type="ping")
+        assert (await widget.receive())["type"] == "pong"
+        await widget.send(type="ping")
+        refused = await widget.receive()
+        assert (refused["type"], refused["error"]) == ("error", "rate_limited")
+        assert refused["retry_after"] == consumer.FRAME_WINDOW_SECONDS
+        await widget.close()
+
+    async_to_sync(scenario)()
