@@ -37,6 +37,8 @@ class ActionConflict(exceptions.APIException):
 def _message(detail) -> str:
     if isinstance(detail, list) and detail:
         return _message(detail[0])
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        return _message(detail["detail"])
     if isinstance(detail, dict) and detail:
         key, value = next(iter(detail.items()))
         return f"{key}: {_message(value)}"

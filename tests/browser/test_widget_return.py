@@ -187,9 +187,7 @@ def test_a_returning_visitor_gets_the_chat_back_when_the_frame_has_no_storage(
     expect(visitor.agent_messages()).to_have_count(1)
     expect(visitor.frame.get_by_test_id("prechat-form")).to_be_hidden()
     assert shown(visitor) == [(1, "visitor", question), (2, "agent", answer)]
-    assert list(ChatVisitor.objects.values_list("name", flat=True)) == [
-        "Lena Fischer"
-    ]
+    assert list(ChatVisitor.objects.values_list("name", flat=True)) == ["Lena Fischer"]
 
     stranger = Visitor(new_page()).open(host_site.url("/"))
     expect(stranger.frame.get_by_test_id("prechat-form")).to_be_visible()
