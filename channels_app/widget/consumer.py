@@ -55,9 +55,9 @@ def _read_inbox(slug: str) -> Inbox | None:
     ).first()
 
 
-async def _inbox(slug: str) -> Inbox | None:
+async def _inbox(slug: str, *, fresh: bool = False) -> Inbox | None:
     now = time.monotonic()
-    cached = _inboxes.get(slug)
+    cached = None if fresh else _inboxes.get(slug)
     if cached is not None and cached[0] > now:
         return cached[1]
     inbox = await _read_inbox(slug)
@@ -104,19 +104,26 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.visitor = None
         self.sent_seq = 0
-        self.inbox = await _inbox(self.scope["url_route"]["kwargs"]["slug"])
-        allowed = self.inbox is not None and origin_allowed(
+        self.slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.inbox = await _inbox(self.slug)
+        if not self._origin_allowed():
+            # A refusal is rare: the cached inbox is read again before it is
+            # final, so a site just added to the inbox gets in at once.
+            self.inbox = await _inbox(self.slug, fresh=True)
+            if not self._origin_allowed():
+                await self.close()  # before accept: the handshake gets a 403
+                return
+        await self.accept()
+        self.hello_deadline = asyncio.get_running_loop().call_later(
+            HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._no_hello())
+        )
+
+    def _origin_allowed(self) -> bool:
+        return self.inbox is not None and origin_allowed(
             self.inbox,
             _header(self.scope, b"origin"),
             host_header=_header(self.scope, b"host"),
             secure=self.scope.get("scheme") == "wss",
-        )
-        if not allowed:
-            await self.close()  # before accept: the handshake gets a 403
-            return
-        await self.accept()
-        self.hello_deadline = asyncio.get_running_loop().call_later(
-            HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._no_hello())
         )
 
     async def _no_hello(self):
@@ -197,6 +204,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def _hello(self, content):
         visitor = await _visitor(content.get("token"), self.inbox)
         if visitor is None:
+            # The cached inbox may be an older one of the same slug: read it
+            # again before refusing.
+            fresh = await _inbox(self.slug, fresh=True)
+            if fresh is not None and fresh.pk != self.inbox.pk:
+                self.inbox = fresh
+                visitor = await _visitor(content.get("token"), fresh)
+        if visitor is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.hello_deadline.cancel()
@@ -215,6 +229,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "ready",
                 "visitor": {
+                    "id": visitor.public_id.hex,
                     "name": visitor.name,
                     "email": visitor.email,
                     "verified": visitor.verified,

@@ -160,6 +160,9 @@ def session(request, slug):
         {
             "token": issue_token(visitor),
             "visitor": {
+                # The visitor's own id: the widget tells a new visitor from a
+                # token signed again for the same one.
+                "id": visitor.public_id.hex,
                 "name": visitor.name,
                 "email": visitor.email,
                 "verified": visitor.verified,

@@ -131,14 +131,19 @@
   }
 
   function applySession(data) {
-    if (data.token !== state.token) {
+    const visitor = data.visitor || {};
+    // The token is signed afresh on every call; only another visitor (a new
+    // sign-in on the host site, say) means another conversation.
+    if (visitor.id !== (state.visitor || {}).id) {
       if (state.seqs.length) sd.resetConversation();
-      sd.keepToken(data.token);
       sd.store.remove(sd.SEEN_KEY);
-      state.token = data.token;
       state.seenSeq = null;
     }
-    state.visitor = data.visitor || {};
+    if (data.token !== state.token) {
+      sd.keepToken(data.token);
+      state.token = data.token;
+    }
+    state.visitor = visitor;
     state.agentsOnline = data.agents_online !== false;
   }
 

@@ -105,7 +105,7 @@
       socketReady = true;
       attempt = 0;
       sd.setStatus("open");
-      if (data.visitor) state.visitor = data.visitor;
+      if (data.visitor) state.visitor = Object.assign({}, state.visitor, data.visitor);
       state.agentsOnline = data.agents_online !== false;
       sd.updateOffline();
       sd.setAgentRead(data.agent_read_seq);

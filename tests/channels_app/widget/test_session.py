@@ -128,6 +128,7 @@ def test_a_signed_in_customers_token_without_the_user_gets_a_new_visitor(widget,
     visitor = widget.visitor()
     assert visitor != verified and not visitor.verified
     assert data["visitor"] == {
+        "id": visitor.public_id.hex,
         "name": "",
         "email": "",
         "verified": False,

@@ -170,5 +170,10 @@ def test_a_token_names_its_visitor(widget, chat_inbox):
         return ready, backlog, synced
 
     ready, backlog, synced = async_to_sync(scenario)()
-    assert ready["visitor"] == {"name": "Ana", "email": "", "verified": False}
+    assert ready["visitor"] == {
+        "id": visitor.public_id.hex,
+        "name": "Ana",
+        "email": "",
+        "verified": False,
+    }
     assert (backlog, synced["last_seq"]) == ([], 0)
