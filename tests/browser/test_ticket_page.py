@@ -145,7 +145,7 @@ def test_two_agents_on_one_ticket_see_each_other(
     expect(first.locator("#presence")).to_be_hidden()
 
 
-def test_opening_a_ticket_sends_one_watch(page, desk_server, ticket):
+def test_opening_a_ticket_sends_one_watch(ticket, page, desk_server):
     """The page announces its watcher once, so colleagues never see a "left"."""
     sent, received = [], []
 
