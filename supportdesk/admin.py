@@ -32,6 +32,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# What the token list shows, and the page of an existing token.
+TOKEN_COLUMNS = (
+    "name",
+    "user",
+    "key_start",
+    "scope_list",
+    "created_at",
+    "last_used_at",
+    "revoked_at",
+)
+
+
 class ApiTokenAddForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=ApiToken.Scope.choices,
@@ -49,15 +61,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are made here or with `manage.py create_api_token`; the key is shown
     once, when it is made. A token is revoked, never edited into another one."""
 
-    list_display = (
-        "name",
-        "user",
-        "key_start",
-        "scope_list",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
+    list_display = TOKEN_COLUMNS
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("name", "user__username", "key_start")
     list_select_related = ("user",)
@@ -76,27 +80,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("user", "name", "scopes")
-        return (
-            "name",
-            "user",
-            "key_start",
-            "scope_list",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-        )
+        return TOKEN_COLUMNS
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return (
-            "user",
-            "key_start",
-            "scope_list",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-        )
+        # Only its name changes; anything else would make it another token.
+        return tuple(column for column in TOKEN_COLUMNS if column != "name")
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -44,6 +44,17 @@ def tech_agent(teams):
 
 
 @pytest.fixture
+def admin_client(client, db):
+    """A test client signed in as the desk's site admin, "root" (in place of
+    pytest-django's, whose admin is not a desk agent)."""
+    root = AgentFactory(
+        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    client.force_login(root)
+    return client
+
+
+@pytest.fixture
 def published(monkeypatch):
     """Every realtime event handed to the channel layer, as (group, event) pairs."""
     sent: list[tuple[str, dict]] = []

@@ -157,9 +157,9 @@ def log_call(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------- API
 
 
-class CallLogSerializer(StrictInputSerializer):
-    ticket = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+class CallInputSerializer(StrictInputSerializer):
+    """A call as an agent logs it: on a ticket's calls endpoint, and below."""
+
     direction = serializers.ChoiceField(choices=DIRECTIONS)
     number = serializers.CharField(max_length=40, help_text=NUMBER_HELP)
     duration_seconds = serializers.IntegerField(min_value=0, max_value=MAX_CALL_SECONDS)
@@ -173,6 +173,11 @@ class CallLogSerializer(StrictInputSerializer):
             return normalise_phone(value)
         except InvalidIdentityError:
             raise serializers.ValidationError(INVALID_NUMBER) from None
+
+
+class CallLogSerializer(CallInputSerializer):
+    ticket = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
 class CallLogView(APIView):

@@ -6,18 +6,24 @@ browser starts a chat of its own."""
 import json
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from channels_app.models import ChatVisitor, Inbox
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
-from tests.browser.host_site import HostSite, embed_page
-from tests.browser.widget_support import SLUG, Visitor, chat_ticket, wait_until
-from tests.factories import AgentFactory
-from tests.server import serving_desk
-from tests.worker import running_worker
+from tests.browser.widget_support import (  # noqa: F401  (fixtures, used by name)
+    SLUG,
+    Visitor,
+    agent_at_desk_fixture,
+    agent_fixture,
+    chat_ticket,
+    create_shop_inbox,
+    desk_server_fixture,
+    desk_worker_fixture,
+    host_site_fixture,
+    logs_of_this_test_fixture,
+    wait_until,
+)
 from tickets.actions.tickets import do_reply
-from tickets.models import Agent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -46,35 +52,6 @@ TRACKING_PROTECTION = "TrackingProtection3pcd"
 
 
 @pytest.fixture(scope="module")
-def desk_worker(layer_prefix, django_db_setup, tmp_path_factory):
-    """One worker for the module's tests (each commits its own data, and the
-    database is emptied between them)."""
-    with running_worker(tmp_path_factory.mktemp("worker")) as worker:
-        yield worker
-
-
-@pytest.fixture(scope="module")
-def desk_server(desk_worker, layer_prefix, tmp_path_factory):
-    """One desk server for the module's tests."""
-    with serving_desk(
-        worker=desk_worker,
-        layer_prefix=layer_prefix,
-        log_dir=tmp_path_factory.mktemp("desk"),
-        extra_env={},
-    ) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _logs_of_this_test(desk_server, desk_worker):
-    """What the server and the worker wrote during the test, shown if it fails."""
-    server_from, worker_from = len(desk_server.output()), len(desk_worker.output())
-    yield
-    print(f"--- server log ---\n{desk_server.output()[server_from:]}")
-    print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
-
-
-@pytest.fixture(scope="module")
 def storing_browser(browser):
     """A second Chromium, one that lets third-party frames keep storage."""
     other = browser.browser_type.launch(
@@ -86,39 +63,8 @@ def storing_browser(browser):
 
 
 @pytest.fixture
-def host_site():
-    site = HostSite().start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture
 def chat_inbox(host_site, desk_server) -> Inbox:
-    """The shop's chat: only the shop's site may embed it."""
-    host_site.pages["/"] = embed_page(desk_server.url, SLUG)
-    return Inbox.objects.create(
-        adapter=Inbox.Adapter.CHAT,
-        name="Acme shop chat",
-        slug=SLUG,
-        config={
-            "title": "Acme help",
-            "greeting": "Hi! How can we help with your order?",
-            "name_field": "required",
-            "email_field": "optional",
-            "allowed_origins": [host_site.origin],
-        },
-    )
-
-
-@pytest.fixture
-def agent_at_desk(teams) -> Agent:
-    """An agent of Technical support, where the worker routes new chats, who
-    counts as online without a desk page open."""
-    agent = AgentFactory(
-        username="tomas", first_name="Tomás", last_name="Rocha", teams=[teams["tech"]]
-    )
-    Agent.objects.filter(pk=agent.pk).update(desk_seen_at=timezone.now())
-    return agent
+    return create_shop_inbox(host_site=host_site, desk_url=desk_server.url)
 
 
 @pytest.fixture

@@ -1,20 +1,109 @@
-"""Shared by the chat widget's browser tests: a visitor driving the widget on a
+"""Shared by the chat widget's browser tests: one desk server and worker per
+module, the shop's site and its chat inbox, a visitor driving the widget on the
 shop's page, the agent's ticket page, a switch for the widget's socket, and the
-scripts a page runs to try the desk's doors."""
+scripts a page runs to try the desk's doors.
+
+A test module imports the fixtures it uses from here: each is registered under
+the name tests ask for, and imported as `<name>_fixture` so a test's argument
+does not shadow the import."""
 
 import json
 import re
 import time
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from channels_app.models import ChatVisitor
+from channels_app.models import ChatVisitor, Inbox
 from channels_app.widget.entries import visitor_conversation_key
 from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
-from tickets.models import Ticket
+from tests.browser.host_site import HostSite, embed_page
+from tests.factories import AgentFactory
+from tests.server import serving_desk
+from tests.worker import running_worker
+from tickets.models import Agent, Ticket
 
 SLUG = "shop"
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module", name="desk_worker")
+def desk_worker_fixture(layer_prefix, django_db_setup, tmp_path_factory):
+    """One worker for the module's tests (each commits its own data, and the
+    database is emptied between them)."""
+    with running_worker(tmp_path_factory.mktemp("worker")) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="module", name="desk_server")
+def desk_server_fixture(desk_worker, layer_prefix, tmp_path_factory):
+    """One desk server for the module's tests."""
+    with serving_desk(
+        worker=desk_worker,
+        layer_prefix=layer_prefix,
+        log_dir=tmp_path_factory.mktemp("desk"),
+        extra_env={},
+    ) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True, name="_logs_of_this_test")
+def logs_of_this_test_fixture(desk_server, desk_worker):
+    """What the server and the worker wrote during the test, shown if it fails."""
+    server_from, worker_from = len(desk_server.output()), len(desk_worker.output())
+    yield
+    print(f"--- server log ---\n{desk_server.output()[server_from:]}")
+    print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
+
+
+@pytest.fixture(name="host_site")
+def host_site_fixture():
+    site = HostSite().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture(name="agent")
+def agent_fixture(teams) -> Agent:
+    """An agent of Technical support, where the worker routes new chats."""
+    return AgentFactory(
+        username="tomas", first_name="Tomás", last_name="Rocha", teams=[teams["tech"]]
+    )
+
+
+@pytest.fixture(name="agent_at_desk")
+def agent_at_desk_fixture(agent) -> Agent:
+    """The agent counts as online, without a desk page open."""
+    Agent.objects.filter(pk=agent.pk).update(desk_seen_at=timezone.now())
+    return agent
+
+
+def create_shop_inbox(
+    *, host_site: HostSite, desk_url: str, config=None, secrets=None
+) -> Inbox:
+    """The shop's chat, embedded on the host site's front page: only the shop's
+    site may embed it. `config` adds to (or overrides) the common settings."""
+    host_site.pages["/"] = embed_page(desk_url, SLUG)
+    return Inbox.objects.create(
+        adapter=Inbox.Adapter.CHAT,
+        name="Acme shop chat",
+        slug=SLUG,
+        config={
+            "title": "Acme help",
+            "greeting": "Hi! How can we help with your order?",
+            "name_field": "required",
+            "email_field": "optional",
+            "allowed_origins": [host_site.origin],
+            **(config or {}),
+        },
+        secrets=secrets or {},
+    )
+
+
+# ------------------------------------------------------------------- helpers
 
 
 class Visitor:

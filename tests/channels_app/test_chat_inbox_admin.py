@@ -28,16 +28,6 @@ def public_address(settings):
 
 
 @pytest.fixture
-def admin_client(db) -> Client:
-    admin = AgentFactory(
-        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
-    )
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def shop(db) -> Inbox:
     return Inbox.objects.create(
         adapter=Inbox.Adapter.CHAT,

@@ -14,16 +14,6 @@ SECRET_TOKEN = "stored-secret-token-never-shown"
 
 
 @pytest.fixture
-def admin_client(db) -> Client:
-    admin = AgentFactory(
-        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
-    )
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def bot(db) -> Inbox:
     return Inbox.objects.create(
         adapter="telegram",

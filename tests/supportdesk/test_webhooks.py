@@ -35,7 +35,7 @@ from tickets.actions.tickets import (
     do_reply,
     do_resolve_ticket,
 )
-from tickets.models import Agent, Ticket
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -586,15 +586,6 @@ def test_the_delivery_log_shows_attempts_and_errors_and_resends(
 
 
 # ----------------------------------------------------------------------- admin
-
-
-@pytest.fixture
-def admin_client(client, db):
-    root = AgentFactory(
-        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
-    )
-    client.force_login(root)
-    return client
 
 
 def test_an_endpoint_added_in_the_admin_shows_its_secret_once(admin_client, receiver):

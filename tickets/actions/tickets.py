@@ -119,6 +119,20 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
     return ticket
 
 
+def check_assign_ticket(
+    *, ticket: Ticket, assignee_id: int | str | None, actor=None
+) -> Ticket:
+    """Assign the ticket to the agent an untrusted request names by id: only an
+    active agent of the owning team can take it; no id unassigns."""
+    assignee = None
+    if assignee_id is not None:
+        team = ticket.team.agents.filter(is_active=True) if ticket.team_id else []
+        assignee = next((a for a in team if str(a.pk) == str(assignee_id)), None)
+        if assignee is None:
+            raise TicketActionError("only an agent of the owning team can take it")
+    return do_assign_ticket(ticket=ticket, assignee=assignee, actor=actor)
+
+
 @transaction.atomic
 def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
     if priority not in Ticket.Priority.values:

@@ -8,14 +8,10 @@ customer, owning team or an event's author.
 from django.conf import settings
 from rest_framework import serializers
 
-from channels_app.adapters.phone import DIRECTIONS, OUTCOMES
-from customers.identities import InvalidIdentityError, normalise_phone
 from supportdesk.api.inputs import StrictInputSerializer
-from tickets.actions.calls import MAX_CALL_SECONDS, MAX_NOTE_CHARS
 from tickets.actions.templates import TEMPLATE_CHANNELS
 from tickets.api.serializers import MAX_ID
 from tickets.models import Agent, Channel, Team, Ticket, TicketStatus
-from tickets.views_calls import INVALID_NUMBER, NUMBER_HELP
 from tickets.views_ticket.forms import MAX_TEXT_CHARS, STATUS_CHOICES, reply_channels
 
 SEARCH_MAX_CHARS = 200
@@ -125,22 +121,6 @@ class TemplateInputSerializer(StrictInputSerializer):
 
 class NoteInputSerializer(StrictInputSerializer):
     text = serializers.CharField(max_length=MAX_TEXT_CHARS)
-
-
-class CallInputSerializer(StrictInputSerializer):
-    direction = serializers.ChoiceField(choices=DIRECTIONS)
-    number = serializers.CharField(max_length=40, help_text=NUMBER_HELP)
-    duration_seconds = serializers.IntegerField(min_value=0, max_value=MAX_CALL_SECONDS)
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
-    note = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
-    )
-
-    def validate_number(self, value: str) -> str:
-        try:
-            return normalise_phone(value)
-        except InvalidIdentityError:
-            raise serializers.ValidationError(INVALID_NUMBER) from None
 
 
 class StatusInputSerializer(StrictInputSerializer):

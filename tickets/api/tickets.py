@@ -26,8 +26,8 @@ from tickets.actions.routing import RoutingError
 from tickets.actions.templates import do_send_template
 from tickets.actions.tickets import (
     TicketActionError,
+    check_assign_ticket,
     do_add_note,
-    do_assign_ticket,
     do_change_priority,
     do_change_status,
     do_reply,
@@ -44,8 +44,9 @@ from tickets.selectors import (
     ticket_list_for_agent,
     tickets_visible_to,
 )
+from tickets.views_calls import CallInputSerializer
 from tickets.views_ticket.forms import sentence
-from tickets.views_ticket.page import newer_messages, teammates
+from tickets.views_ticket.page import newer_messages
 
 _ACTION_ERRORS = (TicketActionError, RoutingError, CallLogError, InvalidIdentityError)
 
@@ -274,13 +275,13 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="Log a phone call",
         description="The number joins the ticket's customer when it is new to the "
         "desk.",
-        request=inputs.CallInputSerializer,
+        request=CallInputSerializer,
         responses={201: outputs.TimelineEventSerializer, **_TICKET_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def calls(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.CallInputSerializer, request.data)
+        data = _parsed(CallInputSerializer, request.data)
         with refused_as_invalid():
             event = do_log_call(
                 author=request.user,
@@ -335,16 +336,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self.get_object()
         wanted = _parsed(inputs.AssignInputSerializer, request.data)["assignee"]
         with refused_as_invalid():
-            assignee = None
-            if wanted is not None:
-                # As on the page: only an active agent of the owning team.
-                team = teammates(ticket)
-                assignee = next((a for a in team if a.pk == wanted), None)
-                if assignee is None:
-                    raise TicketActionError(
-                        "only an agent of the owning team can take it"
-                    )
-            do_assign_ticket(ticket=ticket, assignee=assignee, actor=request.user)
+            check_assign_ticket(ticket=ticket, assignee_id=wanted, actor=request.user)
         return self._ticket_answer(ticket)
 
     @extend_schema(

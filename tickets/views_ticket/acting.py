@@ -10,8 +10,8 @@ from tickets.actions.calls import CallLogError, do_log_call
 from tickets.actions.templates import do_send_template
 from tickets.actions.tickets import (
     TicketActionError,
+    check_assign_ticket,
     do_add_note,
-    do_assign_ticket,
     do_change_priority,
     do_change_status,
     do_reply,
@@ -36,7 +36,6 @@ from tickets.views_ticket.page import (
     header_context,
     newer_messages,
     reply_context,
-    teammates,
     ticket_or_404,
 )
 
@@ -238,13 +237,9 @@ def assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
     def act(data):
         wanted = str(request.user.pk) if data["assignee"] == "me" else data["assignee"]
-        assignee = None
-        if wanted:
-            team = teammates(ticket)
-            assignee = next((agent for agent in team if str(agent.pk) == wanted), None)
-            if assignee is None:
-                raise TicketActionError("only an agent of the owning team can take it")
-        do_assign_ticket(ticket=ticket, assignee=assignee, actor=request.user)
+        check_assign_ticket(
+            ticket=ticket, assignee_id=wanted or None, actor=request.user
+        )
 
     return _change(request, ticket, AssignForm(request.POST), act)
 

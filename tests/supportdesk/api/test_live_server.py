@@ -18,31 +18,22 @@ import requests
 from django.core.management import call_command
 from django.test import override_settings
 
-from channels_app.ingest import receive_inbound
-from channels_app.models import InboundRecord
-from customers.actions import do_merge_customers
-from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from customers.models import Identity
 from supportdesk.api.permissions import TokenScope
-from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from supportdesk.models import ApiToken
 from supportdesk.webhooks import forget_subscriptions
-from supportdesk.webhooks.actions import do_create_endpoint
 from tests.factories import AgentFactory, TeamFactory
-from tests.helpers import deliver, message
 from tests.provider_server import ProviderServer, Reply
 from tests.server import (
     DeskServer,
     layer_prefix,  # noqa: F401  (a fixture)
     serving_desk,
 )
+from tests.supportdesk.api.live_support import ROWS, seed_desk
 from tests.worker import Worker, running_worker
-from tickets.actions.rules import do_create_rule
 from tickets.models import (
     Agent,
-    RouteChange,
-    RoutingRule,
-    Team,
     TeamMembership,
-    Ticket,
     TimelineEvent,
 )
 
@@ -54,20 +45,6 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Requests a token may make per minute on the server of the rate-limit test.
 SMALL_RATE_LIMIT = 3
 UNKNOWN = ["Unknown field."]
-# The rows behind each collection's {id}.
-ROWS = {
-    "tickets": Ticket,
-    "customers": Customer,
-    "customer-merges": CustomerMerge,
-    "merge-suggestions": MergeSuggestion,
-    "rules": RoutingRule,
-    "teams": Team,
-    "agents": Agent,
-    "route-changes": RouteChange,
-    "inbound-records": InboundRecord,
-    "webhook-endpoints": WebhookEndpoint,
-    "webhook-deliveries": WebhookDelivery,
-}
 # The rows a refused request must leave as they were; agents and tokens by what
 # a request could change (signing in and using a token touch other columns).
 WATCHED = [*ROWS.values(), TeamMembership, TimelineEvent, Identity]
@@ -120,24 +97,9 @@ def _build_desk(receiver: ProviderServer) -> Desk:
     sam = AgentFactory(username="sam", role=Agent.Role.SUPERVISOR)
     tom = AgentFactory(username="tom", teams=[tech])
     bea = AgentFactory(username="bea", teams=[billing])
-    do_create_endpoint(url=f"{receiver.url}/hooks", events=["ticket.created"])
-    forget_subscriptions()
-    do_create_rule(name="Invoices", team=billing, keywords=["invoice"])
-    ana = ("email", "ana@example.com")
-    own = _opened(message("email", ana, subject="Login fails", text="No login."))
-    bo = ("email", "bo@example.com")
-    other = _opened(message("email", bo, subject="Invoice", text="Invoice wrong"))
-    deliver(message("whatsapp", ("whatsapp", "14155552671"), text="Hello?"))
-    deliver(message("email", ("email", "cy@example.com"), text="Me again"))
-    deliver(message("email", ("email", "dee@example.com"), text="Hi, it is Cy"))
-    # One message naming two known customers: a merge suggestion.
-    deliver(message("email", ana, ("whatsapp", "14155552671"), text="Both"))
-    cy, dee = (
-        Customer.objects.get(identities__value=f"{name}@example.com")
-        for name in ("cy", "dee")
+    own, other = seed_desk(
+        billing=billing, actor=sam, hooks_url=f"{receiver.url}/hooks"
     )
-    do_merge_customers(source=dee, target=cy, actor=sam, reason="Same person")
-    receive_inbound(channel="api", payload=b"not json at all")
     assert (own.team, other.team) == (tech, billing)
     ids = {
         name: model.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -160,11 +122,6 @@ def _build_desk(receiver: ProviderServer) -> Desk:
         teams={team.slug: team.pk for team in (billing, tech, sales)},
         keys=keys,
     )
-
-
-def _opened(msg) -> Ticket:
-    record = deliver(msg)
-    return TimelineEvent.objects.get(pk=record.event_ids[0]).ticket
 
 
 @pytest.fixture(scope="module")

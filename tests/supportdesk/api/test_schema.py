@@ -17,22 +17,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from channels_app.ingest import receive_inbound
 from channels_app.models import InboundRecord
-from customers.actions import do_merge_customers
-from customers.models import Customer, CustomerMerge, MergeSuggestion
-from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from customers.models import MergeSuggestion
+from supportdesk.models import ApiToken, WebhookDelivery
 from supportdesk.webhooks import forget_subscriptions
-from supportdesk.webhooks.actions import do_create_endpoint
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
 from tests.server import (
     layer_prefix,  # noqa: F401  (a fixture)
     serving_desk,
 )
+from tests.supportdesk.api.live_support import ROWS, seed_desk
 from tests.worker import running_worker
 from tickets.actions.rules import do_create_rule
-from tickets.models import Agent, RouteChange, RoutingRule, Team, Ticket
 
 pytestmark = [
     pytest.mark.worker,
@@ -52,21 +49,6 @@ CHECKS = (
     content_type_conformance,
     response_schema_conformance,
 )
-# The rows behind each collection's {id}, so that generated calls reach real
-# objects (and the actions behind them), not only 404s.
-ROWS = {
-    "tickets": Ticket,
-    "customers": Customer,
-    "customer-merges": CustomerMerge,
-    "merge-suggestions": MergeSuggestion,
-    "rules": RoutingRule,
-    "teams": Team,
-    "agents": Agent,
-    "route-changes": RouteChange,
-    "inbound-records": InboundRecord,
-    "webhook-endpoints": WebhookEndpoint,
-    "webhook-deliveries": WebhookDelivery,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -84,25 +66,13 @@ def seeded(teams, supervisor, tech_agent, billing_agent, provider_server, settin
     with its deliveries. Answers the tokens' keys."""
     settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = ["127.0.0.0/8"]
     provider_server.route("POST", "/hooks", Reply(status=200, body={"ok": True}))
-    do_create_endpoint(url=f"{provider_server.url}/hooks", events=["ticket.created"])
-    forget_subscriptions()
-    do_create_rule(name="Invoices", team=teams["billing"], keywords=["invoice"])
-    do_create_rule(name="Sales chats", team=teams["sales"], channels=["chat"])
-    ana = ("email", "ana@example.com")
-    deliver(message("email", ana, subject="Login fails", text="I cannot log in."))
-    deliver(message("email", ("email", "bo@example.com"), text="Invoice wrong"))
-    deliver(message("whatsapp", ("whatsapp", "14155552671"), text="Hello?"))
-    deliver(message("chat", ("web", "visitor-1"), text="Do you ship abroad?"))
-    deliver(message("email", ("email", "cy@example.com"), text="Me again"))
-    deliver(message("email", ("email", "dee@example.com"), text="Hi, it is Cy"))
-    # One message naming two known customers: a merge suggestion.
-    deliver(message("email", ana, ("whatsapp", "14155552671"), text="Both"))
-    cy, dee = (
-        Customer.objects.get(identities__value=f"{name}@example.com")
-        for name in ("cy", "dee")
+    seed_desk(
+        billing=teams["billing"],
+        actor=supervisor,
+        hooks_url=f"{provider_server.url}/hooks",
     )
-    do_merge_customers(source=dee, target=cy, actor=supervisor, reason="Same")
-    receive_inbound(channel="api", payload=b"not json at all")
+    do_create_rule(name="Sales chats", team=teams["sales"], channels=["chat"])
+    deliver(message("chat", ("web", "visitor-1"), text="Do you ship abroad?"))
     assert InboundRecord.objects.filter(status="failed").exists()
     assert MergeSuggestion.objects.exists()
     assert WebhookDelivery.objects.exists()

@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 
 from supportdesk.api.throttles import TokenRateThrottle
 from supportdesk.models import ApiToken
-from tests.factories import AgentFactory
 from tickets.models import Agent
 
 pytestmark = pytest.mark.django_db
@@ -119,15 +118,6 @@ def test_past_the_rate_a_token_gets_429_with_retry_after(tech_agent, supervisor)
 
 
 # -------------------------------------------------------------------- admin
-
-
-@pytest.fixture
-def admin_client(client, teams):
-    root = AgentFactory(
-        username="root", role=Agent.Role.ADMIN, is_staff=True, is_superuser=True
-    )
-    client.force_login(root)
-    return client
 
 
 def test_a_token_made_in_the_admin_shows_its_key_once(admin_client, tech_agent):
