@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/sup
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run serve worker beat services test bench lint format migrate seed clean
+.PHONY: install run serve worker beat services test screenshots bench lint format migrate seed clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	CHANNEL_LAYER_PREFIX=test-asgi CACHE_KEY_PREFIX=test-cache-$$$$ CELERY_TASK_ALWAYS_EAGER=1 \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The README's pictures in docs/, taken by the browser tests.
+screenshots: install
+	$(MAKE) --no-print-directory test DOCS_SCREENSHOTS=1 PYTEST_ARGS="tests/browser $(PYTEST_ARGS)"
 
 bench: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk_bench} \

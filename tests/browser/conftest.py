@@ -134,3 +134,14 @@ def page(open_page, tech_agent):
 def wait_until_live(page) -> None:
     """The page's WebSocket is open and joined its groups."""
     page.wait_for_selector("#live-status[data-state=open]")
+
+
+def save_docs_screenshot(page, path: Path, *, settle_ms: int = 0, **options) -> None:
+    """The README's pictures, taken only with DOCS_SCREENSHOTS=1 (`make
+    screenshots`): a plain test run leaves the tree as it found it."""
+    if os.environ.get("DOCS_SCREENSHOTS") != "1":
+        return
+    path.parent.mkdir(exist_ok=True)
+    if settle_ms:
+        page.wait_for_timeout(settle_ms)
+    page.screenshot(path=str(path), **options)

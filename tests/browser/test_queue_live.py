@@ -10,7 +10,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from channels_app.adapters.meta import hub_signature
-from tests.browser.conftest import wait_until_live
+from tests.browser.conftest import save_docs_screenshot, wait_until_live
 from tests.channels_app.meta_support import (
     APP_SECRET,
     encode,
@@ -111,9 +111,8 @@ def test_a_whatsapp_message_appears_in_the_queue_without_a_reload(
     page.keyboard.press("j")
     expect(arrived).to_have_class(re.compile(r"\bselected\b"))
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.wait_for_timeout(2600)  # let the arrival highlight fade for the picture
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    # The arrival highlight fades before the picture.
+    save_docs_screenshot(page, SCREENSHOT, settle_ms=2600, full_page=True)
 
     # "?" lists the shortcuts; Escape closes the list.
     page.keyboard.press("?")

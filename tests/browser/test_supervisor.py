@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_until_live
+from tests.browser.conftest import save_docs_screenshot, wait_until_live
 from tests.factories import RoutingRuleFactory
 from tests.helpers import deliver, message
 from tickets.models import RouteChange, Ticket
@@ -117,6 +117,5 @@ def test_try_it_answers_on_the_routing_page(open_page, desk_server, teams, super
     expect(result).to_contain_text("number 3 in the order")
     assert page.evaluate("window.sameDocument") is True
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
     page.evaluate("document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_docs_screenshot(page, SCREENSHOT, full_page=True)

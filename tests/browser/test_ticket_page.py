@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_until_live
+from tests.browser.conftest import save_docs_screenshot, wait_until_live
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.smtp_server import SmtpServer
@@ -122,8 +122,7 @@ def test_an_agent_sees_the_whole_history_and_replies_by_mail(
     )
     mail = mail_to(mail_server, "ana@example.com")
     assert "Please try the reset link we just sent." in mail.message.get_content()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    save_docs_screenshot(page, SCREENSHOT)
 
 
 def test_two_agents_on_one_ticket_see_each_other(

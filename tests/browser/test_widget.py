@@ -17,7 +17,7 @@ from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import attachment_url
 from channels_app.widget.tokens import user_hash
 from customers.models import Identity
-from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
+from tests.browser.conftest import UI_TIMEOUT_MS, save_docs_screenshot, wait_until_live
 from tests.browser.host_site import HostSite, embed_page
 from tests.browser.widget_support import (  # noqa: F401  (fixtures, used by name)
     OPEN_SOCKET,
@@ -138,8 +138,7 @@ def test_a_visitor_and_an_agent_chat_live(
         (3, "agent"),
     ]
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    visitor.page.screenshot(path=str(SCREENSHOT))
+    save_docs_screenshot(visitor.page, SCREENSHOT)
 
 
 def test_replies_sent_while_the_visitor_is_offline_arrive_once_in_order(
