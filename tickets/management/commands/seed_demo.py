@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tickets.demo import LOGINS, DemoError, seed_demo
@@ -25,6 +26,14 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo desk already seeded: nothing changed.")
         self._print_logins()
+        self.stdout.write(
+            "\nAlso: /api/docs/ (the REST API)"
+            + (
+                ", /widget-demo/ (a shop page with the chat widget)"
+                if settings.DEMO_INBOXES_ENABLED
+                else ""
+            )
+        )
 
     def _print_logins(self) -> None:
         rows = [("username", "password", "role", "teams")] + [
