@@ -24,6 +24,7 @@ from django.conf import settings
 
 from channels_app.models import InboundRecord
 from supportdesk.bench.ingest import BenchWorker, BenchWorkerError
+from supportdesk.bench.report import Report
 from tickets.models import Ticket
 
 WARMUP_MAILS = 40
@@ -205,4 +206,37 @@ def measure_email_ingest(
         unsupported=counts[Status.UNSUPPORTED],
         tickets=tickets.count(),
         tickets_routed=routed,
+    )
+
+
+def add_figures(
+    report: Report, result: EmailIngestResult, *, processed_by: str
+) -> None:
+    report.context["email"] = {
+        "mails": result.mails,
+        "corpus_mails": result.corpus_mails,
+        "processed_by": processed_by,
+        "seconds": round(result.seconds, 2),
+        "command_seconds": round(result.command_seconds, 2),
+        "tickets": result.tickets,
+    }
+    report.add(
+        f"email ingest_eml throughput "
+        f"({'worker' if result.through_worker else 'inline'})",
+        f"{result.per_second:.0f} msg/s",
+        number=round(result.per_second, 1),
+    )
+    report.add(
+        "email: mails processed without error",
+        f"{result.processed:,} of {result.mails:,}",
+        "all",
+        result.processed == result.mails,
+        number=result.processed,
+    )
+    report.add(
+        "email: tickets opened and routed",
+        f"{result.tickets_routed:,} of {result.tickets:,}",
+        "all",
+        result.tickets_routed == result.tickets,
+        number=result.tickets_routed,
     )

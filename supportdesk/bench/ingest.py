@@ -22,6 +22,7 @@ from channels_app.models import InboundRecord
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Identity
 from supportdesk.bench.processes import BenchWorkerError, LoggedProcess
+from supportdesk.bench.report import Report
 from supportdesk.celery import app
 from tickets.models import Ticket
 
@@ -52,6 +53,7 @@ LINES = (
     ("Opening hours", "Are you open on Sunday?"),
     ("Hallo", "Ich habe eine Frage zu meinem Konto."),
 )
+THROUGHPUT_TARGET = 250.0
 WARMUP_MESSAGES = 40
 
 
@@ -250,4 +252,37 @@ def measure_ingest(
         failed=failed,
         tickets=tickets.count(),
         tickets_with_one_route_change=changes.count(),
+    )
+
+
+def add_figures(
+    report: Report, result: IngestResult, *, concurrency: int, worker_env: dict
+) -> None:
+    report.context["ingest"] = {
+        "messages": result.messages,
+        "concurrency": concurrency,
+        "worker_env": worker_env,
+        "seconds": round(result.seconds, 2),
+        "submit_seconds": round(result.submit_seconds, 2),
+    }
+    report.add(
+        "ingest throughput (submit → routed)",
+        f"{result.per_second:.0f} msg/s",
+        f">= {THROUGHPUT_TARGET:.0f} msg/s",
+        result.per_second >= THROUGHPUT_TARGET,
+        number=round(result.per_second, 1),
+    )
+    report.add(
+        "ingest: tickets routed",
+        f"{result.tickets:,} of {result.messages:,}",
+        "all",
+        result.tickets == result.messages and not result.failed,
+        number=result.tickets,
+    )
+    report.add(
+        "ingest: tickets with exactly one RouteChange",
+        f"{result.tickets_with_one_route_change:,}",
+        "all",
+        result.tickets_with_one_route_change == result.tickets,
+        number=result.tickets_with_one_route_change,
     )

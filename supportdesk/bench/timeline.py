@@ -11,9 +11,11 @@ from django.urls import reverse
 
 from customers.selectors import customer_timeline, encode_cursor
 from supportdesk.bench.dataset import SUPERVISOR_USERNAME
+from supportdesk.bench.report import Report
 from tickets.models import Agent, TimelineEvent
 
 KEYSET_INDEX = "timeline_keyset"
+P95_TARGET_MS = 50.0
 
 
 class TimelineBenchError(RuntimeError):
@@ -131,3 +133,35 @@ def explain_keyset(viewer, customer_id: int, cursor: str) -> KeysetPlan:
         f"Index Only Scan using {KEYSET_INDEX}" in plan
     )
     return KeysetPlan(uses_index=ordered and "Sort" not in plan, plan=plan)
+
+
+def add_figures(
+    report: Report, first: PageLatency, deep: PageLatency, plan: KeysetPlan
+) -> None:
+    target = f"< {P95_TARGET_MS:.0f} ms"
+    for page in (first, deep):
+        report.add(
+            f"timeline {page.label}: p50",
+            f"{page.p50_ms:.1f} ms",
+            number=round(page.p50_ms, 2),
+        )
+        report.add(
+            f"timeline {page.label}: p95",
+            f"{page.p95_ms:.1f} ms",
+            target,
+            page.p95_ms < P95_TARGET_MS,
+            number=round(page.p95_ms, 2),
+        )
+    report.add(
+        "timeline SQL queries per request (first / deep)",
+        f"{first.queries} / {deep.queries}",
+        "equal",
+        first.queries == deep.queries,
+    )
+    report.add(
+        f"deep page: ordered scan of {KEYSET_INDEX}, no sort",
+        "yes" if plan.uses_index else "no",
+        "yes",
+        plan.uses_index,
+    )
+    report.context["keyset_plan"] = plan.plan.splitlines()

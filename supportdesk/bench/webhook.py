@@ -25,11 +25,13 @@ from channels_app.models import InboundRecord, Inbox
 from supportdesk.bench import http_load
 from supportdesk.bench.ingest import BenchWorker, _fresh_phones
 from supportdesk.bench.processes import LoggedProcess
+from supportdesk.bench.report import Report
 from tickets.models import Ticket
 
 INBOX_SLUG = "bench"
 APP_SECRET = "bench-app-secret"
 SENDERS = 200
+P95_TARGET_MS = 100.0
 # As the Procfile's web process has it; --server-env DATABASE_POOL_SIZE=0 compares.
 SERVER_ENV = {"DATABASE_POOL_SIZE": "8"}
 WARMUP_SECONDS = 2.0
@@ -252,3 +254,73 @@ def measure_webhook(
         unsupported=counts[Status.UNSUPPORTED],
         drain_seconds=drain,
     )
+
+
+def add_figures(report: Report, result: WebhookResult, *, rate: float) -> None:
+    opened, closed, clients = result.open, result.closed, result.clients
+    report.context["webhook"] = {
+        "server": result.server,
+        "server_env": result.server_env,
+        "open_loop": _load_summary(opened),
+        "closed_loop": {"clients": clients, **_load_summary(closed)},
+        "records": result.records,
+        "drain_seconds": round(result.drain_seconds, 2),
+    }
+    steady = opened.arrival_rate >= 0.95 * rate and not opened.errors
+    report.add(
+        "webhook open loop: arrival rate",
+        f"{opened.arrival_rate:.1f} req/s",
+        f"{rate:g} req/s",
+        opened.arrival_rate >= 0.95 * rate,
+        number=round(opened.arrival_rate, 2),
+    )
+    p50, p95, p99 = (opened.latency(f) for f in (0.5, 0.95, 0.99))
+    report.add("webhook open loop: p50", f"{p50:.1f} ms", number=round(p50, 2))
+    report.add(
+        "webhook open loop: p95",
+        f"{p95:.1f} ms",
+        f"< {P95_TARGET_MS:.0f} ms at {rate:g}/s",
+        steady and p95 < P95_TARGET_MS,
+        number=round(p95, 2),
+    )
+    report.add("webhook open loop: p99", f"{p99:.1f} ms", number=round(p99, 2))
+    for label, load in (("open", opened), ("closed", closed)):
+        report.add(
+            f"webhook {label} loop: answered 200",
+            f"{len(load.ok):,} of {load.requests:,}",
+            "all",
+            not load.errors,
+            number=len(load.ok),
+        )
+    report.add(
+        f"webhook closed loop ({clients} clients): rate",
+        f"{closed.answer_rate:.0f} req/s",
+        number=round(closed.answer_rate, 1),
+    )
+    report.add(
+        "webhook closed loop: p50 / p95",
+        f"{closed.latency(0.5):.1f} / {closed.latency(0.95):.1f} ms",
+    )
+    report.add(
+        "webhook: records processed by the worker",
+        f"{result.processed:,} of {result.records:,}",
+        "all",
+        result.processed == result.records,
+        number=result.processed,
+    )
+
+
+def _load_summary(load: http_load.LoadResult) -> dict:
+    return {
+        "requests": load.requests,
+        "answered_200": len(load.ok),
+        "errors": load.errors[:10],
+        "seconds": round(load.seconds, 2),
+        "arrival_rate": round(load.arrival_rate, 2),
+        "answer_rate": round(load.answer_rate, 2),
+        **{
+            f"p{round(f * 100)}_ms": round(load.latency(f), 2)
+            for f in (0.5, 0.95, 0.99)
+        },
+        "max_ms": round(load.latency(1.0), 2),
+    }

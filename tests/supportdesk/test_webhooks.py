@@ -1,13 +1,10 @@
 """Outbound webhooks: events recorded with the change that causes them, signed
-posts to a receiver on loopback, retries, refused targets, the API and the admin.
+posts to a receiver on loopback, retries and refused targets.
 
-Tasks run inline here; tests/supportdesk/test_webhooks_worker.py runs them on a
-real Celery worker.
+Tasks run inline here, and on a real Celery worker in test_webhooks_worker.py;
+the REST endpoints and the admin have test_webhooks_api.py and _admin.py.
 """
 
-import hashlib
-import hmac
-import json
 import socket
 import time
 from collections import Counter
@@ -17,17 +14,29 @@ import pytest
 from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from customers.actions import do_merge_customers
-from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from supportdesk.models import WebhookDelivery, WebhookEndpoint
 from supportdesk.tasks import deliver_webhook, sweep_webhook_deliveries
-from supportdesk.webhooks import EVENTS, forget_subscriptions, record
+from supportdesk.webhooks import forget_subscriptions, record
 from supportdesk.webhooks.actions import do_create_endpoint
 from supportdesk.webhooks.targets import TargetRefused, check_target_url
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
+from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+    ALL_EVENTS,
+    assign_once,
+    assigned_only_fixture,
+    endpoint_fixture,
+    events_of,
+    fresh_subscriptions_fixture,
+    loopback_allowed_fixture,
+    make_due,
+    open_ticket,
+    receiver_fixture,
+    signature_is_valid,
+)
 from tickets.actions.calls import do_log_call
 from tickets.actions.tickets import (
     TicketActionError,
@@ -38,49 +47,6 @@ from tickets.actions.tickets import (
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-ALL_EVENTS = list(EVENTS)
-
-
-def signature_is_valid(request, secret: str) -> bool:
-    """What a receiver does: HMAC-SHA256 over "<timestamp>." and the raw body."""
-    timestamp = request.headers["x-desk-timestamp"]
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(f"v1={expected}", request.headers["x-desk-signature"])
-
-
-def events_of(requests) -> list[str]:
-    return [r.headers["x-desk-event"] for r in requests]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_subscriptions():
-    forget_subscriptions()
-    yield
-    forget_subscriptions()
-
-
-@pytest.fixture
-def loopback_allowed(settings):
-    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = ["127.0.0.0/8"]
-
-
-@pytest.fixture
-def receiver(provider_server, loopback_allowed):
-    provider_server.route("POST", "/hooks", Reply(status=204, body=b""))
-    return provider_server
-
-
-@pytest.fixture
-def endpoint(receiver) -> WebhookEndpoint:
-    return do_create_endpoint(url=f"{receiver.url}/hooks", events=ALL_EVENTS)
-
-
-def open_ticket(teams, **fields) -> Ticket:
-    deliver(message("email", **fields))
-    return Ticket.objects.get()
 
 
 # ------------------------------------------------------------------- recording
@@ -238,27 +204,6 @@ def test_deliveries_commit_with_the_change_or_not_at_all(endpoint, receiver, tea
 
 
 # -------------------------------------------------------------------- attempts
-
-
-def assign_once(teams) -> WebhookDelivery:
-    """One ticket.assigned delivery, attempted once."""
-    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
-    ticket = open_ticket(teams)
-    WebhookDelivery.objects.all().delete()
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        do_assign_ticket(ticket=ticket, assignee=tech_agent)
-    return WebhookDelivery.objects.get()
-
-
-def make_due(delivery: WebhookDelivery) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        next_attempt_at=timezone.now() - timedelta(seconds=1)
-    )
-
-
-@pytest.fixture
-def assigned_only(receiver):
-    return do_create_endpoint(url=f"{receiver.url}/hooks", events=["ticket.assigned"])
 
 
 def test_a_failed_attempt_is_logged_and_retried_with_the_same_delivery_id(
@@ -454,193 +399,3 @@ def test_a_connection_that_lands_on_a_refused_address_is_dropped(
     assert delivery.last_error.startswith(
         "refused: the connection reached 127.0.0.1, a loopback address"
     )
-
-
-# ------------------------------------------------------------------------- API
-
-
-@pytest.fixture
-def admin_api(supervisor):
-    _, key = ApiToken.issue(user=supervisor, name="hooks", scopes=["admin"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
-def test_an_endpoint_registered_over_the_api_shows_its_secret_once(
-    admin_api, receiver, teams
-):
-    answer = admin_api.post(
-        "/api/v1/webhook-endpoints/",
-        {"url": f"{receiver.url}/hooks", "events": ["ticket.routed"]},
-        format="json",
-    )
-
-    assert answer.status_code == 201, answer.json()
-    created = answer.json()
-    secret = created["secret"]
-    assert len(secret) > 30
-    shown = admin_api.get(f"/api/v1/webhook-endpoints/{created['id']}/").json()
-    listed = admin_api.get("/api/v1/webhook-endpoints/").json()["results"]
-    assert "secret" not in shown and "secret" not in listed[0]
-    assert secret not in json.dumps([shown, listed])
-
-    deliver(message("email"))
-    [request] = receiver.requests
-    assert signature_is_valid(request, secret)
-
-
-def test_the_api_refuses_private_targets_unknown_events_and_unknown_fields(
-    admin_api, settings
-):
-    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
-    url = "/api/v1/webhook-endpoints/"
-
-    private = admin_api.post(
-        url, {"url": "http://127.0.0.1:9/", "events": ["ticket.created"]}, format="json"
-    )
-    unknown_event = admin_api.post(
-        url,
-        {"url": "https://93.184.216.34/", "events": ["ticket.eaten"]},
-        format="json",
-    )
-    extra_field = admin_api.post(
-        url,
-        {"url": "https://93.184.216.34/", "events": ["ticket.created"], "id": 7},
-        format="json",
-    )
-
-    assert private.status_code == 400
-    error = private.json()["error"]
-    assert error["code"] == "invalid"
-    assert "127.0.0.1, a loopback address" in error["fields"]["url"][0]
-    assert unknown_event.status_code == 400
-    assert "events" in unknown_event.json()["error"]["fields"]
-    assert extra_field.status_code == 400
-    assert extra_field.json()["error"]["fields"] == {"id": ["Unknown field."]}
-    assert WebhookEndpoint.objects.count() == 0
-
-
-def test_webhooks_are_for_supervisors_holding_the_admin_scope(
-    supervisor, billing_agent, endpoint
-):
-    def client(user, scope):
-        _, key = ApiToken.issue(user=user, name="t", scopes=[scope])
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        return api
-
-    for api in (client(supervisor, "write"), client(billing_agent, "admin")):
-        assert api.get("/api/v1/webhook-endpoints/").status_code == 403
-        assert api.get("/api/v1/webhook-deliveries/").status_code == 403
-        assert (
-            api.delete(f"/api/v1/webhook-endpoints/{endpoint.pk}/").status_code == 403
-        )
-    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
-
-
-def test_an_endpoint_is_changed_and_deleted_over_the_api(admin_api, endpoint):
-    path = f"/api/v1/webhook-endpoints/{endpoint.pk}/"
-
-    changed = admin_api.patch(
-        path,
-        {"events": ["ticket.resolved"], "secret": "a-new-secret-of-24-chars"},
-        format="json",
-    )
-
-    assert changed.status_code == 200
-    assert changed.json()["events"] == ["ticket.resolved"]
-    assert "secret" not in changed.json()
-    endpoint.refresh_from_db()
-    assert endpoint.secret == "a-new-secret-of-24-chars"
-    assert admin_api.delete(path).status_code == 204
-    assert not WebhookEndpoint.objects.exists()
-
-
-def test_the_delivery_log_shows_attempts_and_errors_and_resends(
-    admin_api, assigned_only, receiver, teams
-):
-    receiver.route("POST", "/hooks", Reply(status=500, body=b"try later"))
-    delivery = assign_once(teams)
-
-    log = admin_api.get("/api/v1/webhook-deliveries/", {"status": "pending"})
-    detail = admin_api.get(f"/api/v1/webhook-deliveries/{delivery.pk}/")
-    receiver.route("POST", "/hooks", Reply(status=200))
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        resent = admin_api.post(f"/api/v1/webhook-deliveries/{delivery.pk}/resend/")
-
-    [entry] = log.json()["results"]
-    assert entry["delivery_id"] == str(delivery.delivery_id)
-    assert (entry["event"], entry["attempts"]) == ("ticket.assigned", 1)
-    assert entry["last_status_code"] == 500
-    assert entry["last_error"] == "attempt 1: HTTP 500: try later"
-    assert "payload" not in entry
-    assert detail.json()["payload"]["id"] == str(delivery.delivery_id)
-    assert resent.status_code == 202
-    delivery.refresh_from_db()
-    assert delivery.status == "succeeded"
-    ids = {r.headers["x-desk-delivery"] for r in receiver.requests}
-    assert ids == {str(delivery.delivery_id)} and len(receiver.requests) == 2
-    bad_filter = admin_api.get("/api/v1/webhook-deliveries/", {"status": "lost"})
-    assert bad_filter.status_code == 400
-
-
-# ----------------------------------------------------------------------- admin
-
-
-def test_an_endpoint_added_in_the_admin_shows_its_secret_once(admin_client, receiver):
-    answer = admin_client.post(
-        "/admin/supportdesk/webhookendpoint/add/",
-        {
-            "url": f"{receiver.url}/hooks",
-            "description": "CRM",
-            "events": ["ticket.created", "customer.merged"],
-            "enabled": "on",
-            "new_secret": "",
-        },
-        follow=True,
-    )
-
-    endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.events == ["ticket.created", "customer.merged"]
-    assert endpoint.secret in answer.content.decode()
-    page = admin_client.get(f"/admin/supportdesk/webhookendpoint/{endpoint.pk}/change/")
-    assert page.status_code == 200
-    assert endpoint.secret not in page.content.decode()
-    assert (
-        'type="checkbox" name="events" value="ticket.routed"' in page.content.decode()
-    )
-
-
-def test_the_admin_refuses_a_private_target(admin_client, settings):
-    settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
-
-    answer = admin_client.post(
-        "/admin/supportdesk/webhookendpoint/add/",
-        {"url": "http://10.0.0.5/hooks", "events": ["ticket.created"], "enabled": "on"},
-    )
-
-    assert answer.status_code == 200
-    assert "10.0.0.5, a private address" in answer.content.decode()
-    assert not WebhookEndpoint.objects.exists()
-
-
-def test_a_delivery_is_resent_from_the_admin_log(
-    admin_client, assigned_only, receiver, teams
-):
-    delivery = assign_once(teams)
-    assert delivery.status == "succeeded"
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        admin_client.post(
-            "/admin/supportdesk/webhookdelivery/",
-            {"action": "resend", "_selected_action": [delivery.pk]},
-        )
-    log = admin_client.get("/admin/supportdesk/webhookdelivery/", {"q": "assigned"})
-    page = admin_client.get(f"/admin/supportdesk/webhookdelivery/{delivery.pk}/change/")
-
-    ids = [r.headers["x-desk-delivery"] for r in receiver.requests]
-    assert ids == [str(delivery.delivery_id)] * 2
-    assert log.status_code == 200
-    assert "ticket.assigned" in log.content.decode()
-    assert str(delivery.delivery_id) in page.content.decode()  # the payload

@@ -16,7 +16,7 @@ from supportdesk.webhooks.actions import do_create_endpoint
 from tests.factories import AgentFactory
 from tests.helpers import message
 from tests.provider_server import Reply
-from tests.supportdesk.test_webhooks import events_of, signature_is_valid
+from tests.supportdesk.webhook_support import events_of, signature_is_valid
 from tickets.actions.tickets import do_assign_ticket, do_reply, do_resolve_ticket
 from tickets.models import Ticket
 

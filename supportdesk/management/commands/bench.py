@@ -30,10 +30,6 @@ from supportdesk.bench import (
 )
 from supportdesk.bench.report import Report
 
-INGEST_TARGET = 250.0
-TIMELINE_P95_TARGET_MS = 50.0
-PAGES_P95_TARGET_MS = 150.0
-WEBHOOK_P95_TARGET_MS = 100.0
 SCENARIOS = ("ingest", "timeline", "pages", "email", "webhook", "widget", "api")
 
 
@@ -236,33 +232,8 @@ class Command(BaseCommand):
             worker_env=worker_env,
         )
         self.say(f"  done in {time.monotonic() - started:.1f}s with the worker's start")
-        report.context["ingest"] = {
-            "messages": count,
-            "concurrency": concurrency,
-            "worker_env": worker_env,
-            "seconds": round(result.seconds, 2),
-            "submit_seconds": round(result.submit_seconds, 2),
-        }
-        report.add(
-            "ingest throughput (submit → routed)",
-            f"{result.per_second:.0f} msg/s",
-            f">= {INGEST_TARGET:.0f} msg/s",
-            result.per_second >= INGEST_TARGET,
-            number=round(result.per_second, 1),
-        )
-        report.add(
-            "ingest: tickets routed",
-            f"{result.tickets:,} of {count:,}",
-            "all",
-            result.tickets == count and not result.failed,
-            number=result.tickets,
-        )
-        report.add(
-            "ingest: tickets with exactly one RouteChange",
-            f"{result.tickets_with_one_route_change:,}",
-            "all",
-            result.tickets_with_one_route_change == result.tickets,
-            number=result.tickets_with_one_route_change,
+        ingest.add_figures(
+            report, result, concurrency=concurrency, worker_env=worker_env
         )
 
     def _timeline(self, report: Report, marker, options) -> None:
@@ -275,33 +246,7 @@ class Command(BaseCommand):
             depth=depth,
             requests=requests,
         )
-        target = f"< {TIMELINE_P95_TARGET_MS:.0f} ms"
-        for page in (first, deep):
-            report.add(
-                f"timeline {page.label}: p50",
-                f"{page.p50_ms:.1f} ms",
-                number=round(page.p50_ms, 2),
-            )
-            report.add(
-                f"timeline {page.label}: p95",
-                f"{page.p95_ms:.1f} ms",
-                target,
-                page.p95_ms < TIMELINE_P95_TARGET_MS,
-                number=round(page.p95_ms, 2),
-            )
-        report.add(
-            "timeline SQL queries per request (first / deep)",
-            f"{first.queries} / {deep.queries}",
-            "equal",
-            first.queries == deep.queries,
-        )
-        report.add(
-            f"deep page: ordered scan of {timeline.KEYSET_INDEX}, no sort",
-            "yes" if plan.uses_index else "no",
-            "yes",
-            plan.uses_index,
-        )
-        report.context["keyset_plan"] = plan.plan.splitlines()
+        timeline.add_figures(report, first, deep, plan)
 
     def _pages(self, report: Report, marker, options) -> None:
         requests = options["requests"]
@@ -309,27 +254,7 @@ class Command(BaseCommand):
         result = pages.measure_pages(
             customer_id=marker.heavy_customer_id, requests=requests
         )
-        report.context["pages"] = {
-            "team": result.team,
-            "agent": result.agent,
-            "ticket_id": result.ticket_id,
-            "ticket_team": result.ticket_team,
-            "search": {"q": pages.SEARCH_TERM, "channel": pages.SEARCH_CHANNEL},
-        }
-        target = f"< {PAGES_P95_TARGET_MS:.0f} ms"
-        for page in result.pages:
-            report.add(
-                f"{page.label}: p50 / p95",
-                f"{page.p50_ms:.1f} / {page.p95_ms:.1f} ms",
-                target,
-                page.p95_ms < PAGES_P95_TARGET_MS,
-                number=round(page.p95_ms, 2),
-            )
-            report.add(
-                f"{page.label}: SQL queries",
-                f"{page.queries}",
-                number=page.queries,
-            )
+        pages.add_figures(report, result)
 
     def _email(self, report: Report, options) -> None:
         count, inline = options["email_messages"], options["email_inline"]
@@ -342,33 +267,7 @@ class Command(BaseCommand):
             through_worker=not inline,
             log_dir=settings.BASE_DIR / "bench-results",
         )
-        report.context["email"] = {
-            "mails": count,
-            "corpus_mails": result.corpus_mails,
-            "processed_by": where,
-            "seconds": round(result.seconds, 2),
-            "command_seconds": round(result.command_seconds, 2),
-            "tickets": result.tickets,
-        }
-        report.add(
-            f"email ingest_eml throughput ({'inline' if inline else 'worker'})",
-            f"{result.per_second:.0f} msg/s",
-            number=round(result.per_second, 1),
-        )
-        report.add(
-            "email: mails processed without error",
-            f"{result.processed:,} of {count:,}",
-            "all",
-            result.processed == count,
-            number=result.processed,
-        )
-        report.add(
-            "email: tickets opened and routed",
-            f"{result.tickets_routed:,} of {result.tickets:,}",
-            "all",
-            result.tickets_routed == result.tickets,
-            number=result.tickets_routed,
-        )
+        email_ingest.add_figures(report, result, processed_by=where)
 
     def _webhook(self, report: Report, options) -> None:
         rate, seconds = options["webhook_rate"], options["webhook_seconds"]
@@ -387,57 +286,7 @@ class Command(BaseCommand):
             log_dir=settings.BASE_DIR / "bench-results",
             server_env=_pairs(options["server_env"], "--server-env"),
         )
-        opened, closed = result.open, result.closed
-        report.context["webhook"] = {
-            "server": result.server,
-            "server_env": result.server_env,
-            "open_loop": _load_summary(opened),
-            "closed_loop": {"clients": clients, **_load_summary(closed)},
-            "records": result.records,
-            "drain_seconds": round(result.drain_seconds, 2),
-        }
-        steady = opened.arrival_rate >= 0.95 * rate and not opened.errors
-        report.add(
-            "webhook open loop: arrival rate",
-            f"{opened.arrival_rate:.1f} req/s",
-            f"{rate:g} req/s",
-            opened.arrival_rate >= 0.95 * rate,
-            number=round(opened.arrival_rate, 2),
-        )
-        p50, p95, p99 = (opened.latency(f) for f in (0.5, 0.95, 0.99))
-        report.add("webhook open loop: p50", f"{p50:.1f} ms", number=round(p50, 2))
-        report.add(
-            "webhook open loop: p95",
-            f"{p95:.1f} ms",
-            f"< {WEBHOOK_P95_TARGET_MS:.0f} ms at {rate:g}/s",
-            steady and p95 < WEBHOOK_P95_TARGET_MS,
-            number=round(p95, 2),
-        )
-        report.add("webhook open loop: p99", f"{p99:.1f} ms", number=round(p99, 2))
-        for label, load in (("open", opened), ("closed", closed)):
-            report.add(
-                f"webhook {label} loop: answered 200",
-                f"{len(load.ok):,} of {load.requests:,}",
-                "all",
-                not load.errors,
-                number=len(load.ok),
-            )
-        report.add(
-            f"webhook closed loop ({clients} clients): rate",
-            f"{closed.answer_rate:.0f} req/s",
-            number=round(closed.answer_rate, 1),
-        )
-        report.add(
-            "webhook closed loop: p50 / p95",
-            f"{closed.latency(0.5):.1f} / {closed.latency(0.95):.1f} ms",
-        )
-        report.add(
-            "webhook: records processed by the worker",
-            f"{result.processed:,} of {result.records:,}",
-            "all",
-            result.processed == result.records,
-            number=result.processed,
-        )
+        webhook.add_figures(report, result, rate=rate)
 
     def _widget(self, report: Report, options) -> None:
         sockets = options["widget_sockets"]
@@ -491,19 +340,3 @@ def _corpus(options) -> Path:
     if not corpus.is_dir():
         raise CommandError(f"no corpus at {corpus}: pass --corpus")
     return corpus
-
-
-def _load_summary(load) -> dict:
-    return {
-        "requests": load.requests,
-        "answered_200": len(load.ok),
-        "errors": load.errors[:10],
-        "seconds": round(load.seconds, 2),
-        "arrival_rate": round(load.arrival_rate, 2),
-        "answer_rate": round(load.answer_rate, 2),
-        **{
-            f"p{round(f * 100)}_ms": round(load.latency(f), 2)
-            for f in (0.5, 0.95, 0.99)
-        },
-        "max_ms": round(load.latency(1.0), 2),
-    }
