@@ -249,9 +249,6 @@ class ChatAdapter(ChannelAdapter):
             # failed. A temporary failure raises, and the retry sends the copy
             # again without adding the reply to the chat twice.
             emailed = {"to": visitor.email, "error": str(exc)[:500]}
-        # The send task saves the event's metadata after send() from the dict it
-        # handed over in the message: written to both, it survives that save.
-        message.metadata["emailed"] = emailed
         event.metadata["emailed"] = emailed
         event.save(update_fields=["metadata"])
 

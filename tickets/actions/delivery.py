@@ -92,6 +92,8 @@ def do_record_sent(
 ) -> TimelineEvent:
     """The provider took a reply: keep its id (later reports and replies find the
     reply by it) and the earlier messages it answers. The caller holds the row lock."""
+    # What the adapter noted on the event while sending is in the row already.
+    event.refresh_from_db(fields=["metadata"])
     event.external_id = external_id or ""
     event.delivery_status = Delivery.SENT
     event.delivery_error = ""
