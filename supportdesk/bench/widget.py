@@ -33,6 +33,7 @@ from supportdesk.bench.timeline import bench_supervisor
 from supportdesk.bench.webhook import BenchServer
 from supportdesk.bench.widget_sockets import (
     HANDSHAKE_TIMEOUT,
+    OPEN_PARALLEL,
     Fleet,
     Latencies,
     latencies,
@@ -211,14 +212,18 @@ def reply_legs(
     )
 
 
-def hold(fleet: Fleet, *, pid: int, warmup: list[str], tokens: list[str]) -> Holding:
+def hold(
+    fleet: Fleet, *, pid: int, warmup: list[str], tokens: list[str], parallel: int
+) -> Holding:
     """Open a socket per token and keep them; what the server process paid."""
     # The first sockets import the consumer and fill the server's pools.
     fleet.run(fleet.open_widgets(warmup, keep=False))
     time.sleep(SETTLE_SECONDS)
     rss_before, files_before, cpu = rss_kib(pid), open_files(pid), cpu_seconds(pid)
     started = time.perf_counter()
-    opened, handshakes, errors = fleet.run(fleet.open_widgets(tokens))
+    opened, handshakes, errors = fleet.run(
+        fleet.open_widgets(tokens, parallel=parallel)
+    )
     seconds = time.perf_counter() - started
     cpu = cpu_seconds(pid) - cpu
     time.sleep(SETTLE_SECONDS)
@@ -295,6 +300,7 @@ def measure_widget(
     log_dir: Path,
     server_env=None,
     timeout: float = 120.0,
+    open_parallel: int = OPEN_PARALLEL,
 ) -> tuple[Holding, Talk]:
     if not 1 <= conversations <= sockets or replies < 1 or rate <= 0:
         raise BenchWorkerError("the widget bench needs 1 to `sockets` conversations")
@@ -321,6 +327,7 @@ def measure_widget(
                 fleet,
                 pid=server.process.pid,
                 warmup=tokens[:WARMUP_SOCKETS],
+                parallel=open_parallel,
                 tokens=tokens[WARMUP_SOCKETS:],
             )
             started = time.perf_counter()

@@ -116,10 +116,12 @@ class Fleet:
                 raise
             return socket, (time.perf_counter() - started) * 1000
 
-    async def open_widgets(self, tokens: list[str], *, keep: bool = True):
+    async def open_widgets(
+        self, tokens: list[str], *, keep: bool = True, parallel: int = OPEN_PARALLEL
+    ):
         """A socket per visitor token; (the sockets, handshake ms, errors).
         Sockets not kept are closed again at once."""
-        gate = asyncio.Semaphore(OPEN_PARALLEL)
+        gate = asyncio.Semaphore(parallel)
         outcomes = await asyncio.gather(
             *(self._open_one(token, gate) for token in tokens), return_exceptions=True
         )

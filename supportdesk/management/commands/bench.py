@@ -114,6 +114,13 @@ class Command(BaseCommand):
             default=widget.SOCKETS_TARGET,
             help="Widget sockets one server process holds open at once.",
         )
+        parser.add_argument(
+            "--widget-open-parallel",
+            type=int,
+            default=widget.OPEN_PARALLEL,
+            help="Widget sockets opening at the same time (the socket count: all "
+            "at once, as after a server restart).",
+        )
         parser.add_argument("--widget-conversations", type=int, default=200)
         parser.add_argument("--widget-replies", type=int, default=400)
         parser.add_argument(
@@ -305,6 +312,7 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             log_dir=settings.BASE_DIR / "bench-results",
             server_env=_pairs(options["server_env"], "--server-env"),
+            open_parallel=options["widget_open_parallel"],
         )
         widget_report.add_figures(report, held, talked)
 
