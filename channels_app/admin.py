@@ -7,9 +7,9 @@ from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils.html import format_html
 
+from channels_app.adapters import get_webhook_adapter
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord, Inbox
-from channels_app.webhooks import WEBHOOK_ADAPTERS
 from channels_app.widget.origins import normalise_origin
 from supportdesk.admin import ReadOnlyAdmin
 
@@ -377,7 +377,7 @@ class InboxAdmin(admin.ModelAdmin):
         if inbox.pk is None:
             return "shown once the inbox is saved"
         base = settings.PUBLIC_BASE_URL.rstrip("/")
-        if inbox.adapter in WEBHOOK_ADAPTERS:
+        if get_webhook_adapter(inbox.adapter) is not None:
             path = reverse(
                 "webhook", kwargs={"adapter_key": inbox.adapter, "slug": inbox.slug}
             )

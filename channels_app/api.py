@@ -10,13 +10,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord
 from supportdesk.api.errors import ActionConflict
-from supportdesk.api.inputs import StrictInputSerializer, error_responses
-from supportdesk.api.permissions import IsSupervisor
+from supportdesk.api.inputs import NoInput, error_responses, validated
+from supportdesk.api.permissions import SUPERVISORS
 from supportdesk.models import ApiToken
 
 # A payload may be megabytes of mail; its start is what tells what went wrong.
@@ -89,10 +88,6 @@ class InboundRecordQuerySerializer(serializers.Serializer):
     )
 
 
-class ReplayInputSerializer(StrictInputSerializer):
-    """A replay takes nothing: any key is refused."""
-
-
 # ----------------------------------------------------------------------- views
 
 
@@ -115,7 +110,7 @@ class ReplayInputSerializer(StrictInputSerializer):
 class InboundRecordViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+    permission_classes = SUPERVISORS
     lookup_value_regex = r"\d+"
 
     @property
@@ -132,9 +127,8 @@ class InboundRecordViewSet(
         records = InboundRecord.objects.all()
         if self.action != "list":
             return records
-        params = InboundRecordQuerySerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        for name, value in params.validated_data.items():
+        params = validated(InboundRecordQuerySerializer, self.request.query_params)
+        for name, value in params.items():
             records = records.filter(**{name: value})
         return records.defer("payload")
 
@@ -145,7 +139,7 @@ class InboundRecordViewSet(
         "attempts tell the outcome (a replay that fails again is still a 200). "
         "A record already processed is never processed twice: 409. Supervisors "
         "only; needs the admin scope.",
-        request=ReplayInputSerializer,
+        request=NoInput,
         responses={
             200: InboundRecordDetailSerializer,
             **error_responses(400, 404, 409),
@@ -154,7 +148,7 @@ class InboundRecordViewSet(
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         record = self.get_object()
-        ReplayInputSerializer(data=request.data).is_valid(raise_exception=True)
+        validated(NoInput, request.data)
         if record.status == InboundRecord.Status.PROCESSED:
             raise ActionConflict("This record is already processed.")
         replayed = process_inbound(record.pk)

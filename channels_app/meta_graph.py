@@ -10,9 +10,11 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.conf import settings
 
+from channels_app.adapters import provider_http
 from channels_app.adapters.provider_http import (
     Media,
     MediaRefusedError,
+    ProviderError,
     base_type,
     check_size,
     check_type,
@@ -31,27 +33,9 @@ __all__ = [
     "media_url_allowed",
 ]
 
-_CHUNK_BYTES = 64 * 1024
-
-
-class GraphError(Exception):
-    """Graph answered with an error, or could not be reached.
-
-    `permanent` is true for a refusal that a retry cannot change (a 4xx other than
-    a timeout or a rate limit).
-    """
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def permanent(self) -> bool:
-        return (
-            self.status is not None
-            and 400 <= self.status < 500
-            and (self.status not in (408, 429))
-        )
+# Graph answered with an error, or could not be reached; `permanent` as for any
+# provider. One class, so a caller's `except` cannot miss a download's error.
+GraphError = ProviderError
 
 
 def graph_url(path: str) -> str:
@@ -167,37 +151,10 @@ def download(url: str, *, token: str = "", declared_type: str = "") -> Media:
     """
     if urlsplit(url).scheme not in ("http", "https"):
         raise MediaRefusedError(f"a media URL must be http(s), not {url[:80]!r}")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with requests.get(
-            url,
-            headers=headers,
-            stream=True,
-            timeout=settings.GRAPH_API_TIMEOUT_SECONDS,
-        ) as response:
-            if response.status_code >= 400:
-                raise GraphError(
-                    f"media download answered HTTP {response.status_code}",
-                    status=response.status_code,
-                )
-            served = response.headers.get("Content-Type", "")
-            content_type = (
-                declared_type
-                if not served or base_type(served) == "application/octet-stream"
-                else served
-            ) or served
-            check_type(content_type)
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit():
-                check_size(int(length))
-            chunks, total = [], 0
-            for chunk in response.iter_content(_CHUNK_BYTES):
-                total += len(chunk)
-                if total > settings.MAX_MEDIA_BYTES:
-                    raise MediaRefusedError(
-                        f"larger than the {settings.MAX_MEDIA_BYTES}-byte limit"
-                    )
-                chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise GraphError(f"media could not be downloaded: {exc}") from exc
-    return Media(content=b"".join(chunks), content_type=base_type(content_type))
+    return provider_http.download(
+        url,
+        provider="Graph",
+        declared_type=declared_type,
+        timeout=settings.GRAPH_API_TIMEOUT_SECONDS,
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )

@@ -12,29 +12,21 @@ from django.http import (
 )
 from django.views.decorators.csrf import csrf_exempt
 
-from channels_app.adapters import SignatureError, UnknownChannelError, get_adapter
+from channels_app.adapters import SignatureError, get_webhook_adapter
 from channels_app.ingest import receive_inbound
 from channels_app.models import Inbox
 
 logger = logging.getLogger(__name__)
 
-# The adapters reachable at /webhooks/<adapter>/<inbox-slug>/.
-WEBHOOK_ADAPTERS = frozenset(
-    {"whatsapp", "messenger", "instagram", "telegram", "twilio-sms", "twilio-voice"}
-)
-
 
 @csrf_exempt
 def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
-    if adapter_key not in WEBHOOK_ADAPTERS:
+    adapter = get_webhook_adapter(adapter_key)
+    if adapter is None:
         raise Http404("No such webhook")
     inbox = Inbox.objects.filter(adapter=adapter_key, slug=slug, enabled=True).first()
     if inbox is None:
         raise Http404("No such inbox")
-    try:
-        adapter = get_adapter(adapter_key)
-    except UnknownChannelError:
-        raise Http404("No such webhook") from None
     if request.method == "GET":
         answer = adapter.handshake(request, inbox)
         if answer is None:

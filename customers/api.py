@@ -12,7 +12,6 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from customers.actions import (
     MergeError,
@@ -38,27 +37,11 @@ from customers.serializers import (
     MergeInput,
     MergeSuggestionQueryInput,
     MergeSuggestionSerializer,
-    NoInput,
 )
 from supportdesk.api.errors import ActionConflict
-from supportdesk.api.inputs import error_responses
-from supportdesk.api.permissions import IsSupervisor
+from supportdesk.api.inputs import NoInput, error_responses, validated
+from supportdesk.api.permissions import SUPERVISORS
 from tickets.api.serializers import TimelinePageSerializer, TimelineQuerySerializer
-
-SUPERVISORS = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
-
-
-def query_params(serializer_class, request) -> dict:
-    """The request's query parameters, validated: a bad one is a 400."""
-    params = serializer_class(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
-
-def body(serializer_class, request) -> dict:
-    data = serializer_class(data=request.data)
-    data.is_valid(raise_exception=True)
-    return data.validated_data
 
 
 def _matching(query: str) -> Q:
@@ -93,9 +76,10 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
             return Customer.objects.none()
         customers = customers_visible_to(self.request.user)
         if self.action == "list":
-            query = query_params(CustomerSearchInput, self.request).get("q", "")
-            if query.strip():
-                customers = customers.filter(_matching(query.strip()))
+            params = validated(CustomerSearchInput, self.request.query_params)
+            query = params.get("q", "").strip()
+            if query:
+                customers = customers.filter(_matching(query))
         return customers.prefetch_related("identities")
 
     @extend_schema(
@@ -108,7 +92,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, pk=None):
-        params = query_params(TimelineQuerySerializer, request)
+        params = validated(TimelineQuerySerializer, request.query_params)
         try:
             page = customer_timeline(
                 viewer=request.user,
@@ -134,7 +118,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def tickets(self, request, pk=None):
-        params = query_params(CustomerTicketsQueryInput, request)
+        params = validated(CustomerTicketsQueryInput, request.query_params)
         customer = customer_for_agent(request.user, int(pk))
         tickets, more = customer_tickets(customer=customer, limit=params["limit"])
         return Response(
@@ -152,7 +136,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=SUPERVISORS)
     def merge(self, request, pk=None):
         target = self.get_object()
-        data = body(MergeInput, request)
+        data = validated(MergeInput, request.data)
         if data["other_customer"] == target.pk:
             raise ValidationError(
                 {"other_customer": ["A customer cannot be merged into itself."]}
@@ -215,7 +199,7 @@ class CustomerMergeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def undo(self, request, pk=None):
         merge = self.get_object()
-        body(NoInput, request)
+        validated(NoInput, request.data)
         try:
             do_unmerge_customers(merge=merge, actor=request.user)
         except MergeError as exc:
@@ -248,7 +232,7 @@ class MergeSuggestionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         suggestions = MergeSuggestion.objects.select_related("customer", "other")
         if self.action == "list":
-            wanted = query_params(MergeSuggestionQueryInput, self.request)
+            wanted = validated(MergeSuggestionQueryInput, self.request.query_params)
             if "status" in wanted:
                 suggestions = suggestions.filter(status=wanted["status"])
         return suggestions
@@ -263,7 +247,7 @@ class MergeSuggestionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         suggestion = self.get_object()
-        body(NoInput, request)
+        validated(NoInput, request.data)
         try:
             merge = do_accept_merge_suggestion(
                 suggestion=suggestion, actor=request.user
@@ -282,7 +266,7 @@ class MergeSuggestionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
         suggestion = self.get_object()
-        body(NoInput, request)
+        validated(NoInput, request.data)
         try:
             do_reject_merge_suggestion(suggestion=suggestion, actor=request.user)
         except MergeError as exc:

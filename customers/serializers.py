@@ -7,11 +7,10 @@ takes and refuse any other key.
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerMerge, MergeSuggestion
-from supportdesk.api.inputs import StrictInputSerializer
+from supportdesk.api.inputs import MAX_ID, StrictInputSerializer
 
 # Shapes shared with the ticket endpoints, so a client reads each one way.
 from tickets.api.serializers import (
-    MAX_ID,
     AgentRefSerializer,
     CustomerRefSerializer,
     IdentitySerializer,
@@ -151,10 +150,6 @@ class MergeInput(StrictInputSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, default=""
     )
-
-
-class NoInput(StrictInputSerializer):
-    """An action that takes nothing: any key is refused."""
 
 
 class MergeSuggestionQueryInput(serializers.Serializer):

@@ -3,9 +3,9 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
+from supportdesk.api.tokens import do_issue_api_token, do_revoke_api_tokens
 from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from supportdesk.webhooks import EVENTS
 from supportdesk.webhooks.actions import (
@@ -92,7 +92,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, key = ApiToken.issue(
+        token, key = do_issue_api_token(
             user=obj.user, name=obj.name, scopes=form.cleaned_data["scopes"]
         )
         # The admin goes on with the form's object: make it the issued token.
@@ -106,9 +106,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        count = do_revoke_api_tokens(tokens=queryset)
         messages.success(request, f"Revoked {count} token(s).")
 
 

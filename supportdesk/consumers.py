@@ -61,10 +61,8 @@ def _chat_visitor_group(ticket: Ticket) -> str | None:
 
 
 @database_sync_to_async
-def _mark_chat_read(ticket_id: int) -> None:
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is not None:
-        chat_agents.do_mark_chat_read(ticket=ticket)
+def _mark_chat_read(ticket: Ticket) -> None:
+    chat_agents.do_mark_chat_read(ticket=ticket)
 
 
 @database_sync_to_async
@@ -84,7 +82,9 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
-        self.watched: tuple[int, list[str]] | None = None
+        # The watched ticket as loaded when watched (its channel and conversation
+        # never change) and the groups joined for it.
+        self.watched: tuple[Ticket, list[str]] | None = None
         # The widget group of the watched ticket's chat visitor, if it has one.
         self.visitor_group: str | None = None
         self.seen: deque[str] = deque(maxlen=SEEN_IDS)
@@ -125,7 +125,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         if ticket is None:
             await self._error("watch_ticket", "not_found", ticket_id=ticket_id)
             return
-        if self.watched is not None and self.watched[0] == ticket.pk:
+        if self._watched_id() == ticket.pk:
             # Already here: a repeated watch must not tell the others "left".
             await self.send_json({"type": "watching", "ticket_id": ticket.pk})
             return
@@ -137,19 +137,19 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         ]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.watched = (ticket.pk, groups)
+        self.watched = (ticket, groups)
         self.visitor_group = await _chat_visitor_group(ticket)
         await self.send_json({"type": "watching", "ticket_id": ticket.pk})
         await self._announce("viewing", hello=True)
         if self.visitor_group:
-            await _mark_chat_read(ticket.pk)
+            await _mark_chat_read(ticket)
 
     async def _action_unwatch(self, content):
         await self._unwatch()
 
     async def _action_typing(self, content):
         ticket_id = _ticket_id(content)
-        if self.watched is None or ticket_id != self.watched[0]:
+        if ticket_id is None or ticket_id != self._watched_id():
             await self._error("typing", "not_watching", ticket_id=ticket_id)
             return
         typing = bool(content.get("typing", True))
@@ -165,11 +165,11 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def _action_seen(self, content):
         ticket_id = _ticket_id(content)
-        if self.watched is None or ticket_id != self.watched[0]:
+        if ticket_id is None or ticket_id != self._watched_id():
             await self._error("seen", "not_watching", ticket_id=ticket_id)
             return
         if self.visitor_group:
-            await _mark_chat_read(ticket_id)
+            await _mark_chat_read(self.watched[0])
 
     async def _action_ping(self, content):
         await _touch(self.user)
@@ -192,8 +192,11 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         self.watched = None
         self.visitor_group = None
 
+    def _watched_id(self) -> int | None:
+        return self.watched[0].pk if self.watched is not None else None
+
     async def _announce(self, state: str, *, hello: bool = False):
-        ticket_id = self.watched[0]
+        ticket_id = self._watched_id()
         await self.channel_layer.group_send(
             presence_group(ticket_id),
             {
@@ -232,11 +235,11 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self._recheck_watch()
 
     def _watching(self, event: dict) -> bool:
-        return self.watched is not None and event.get("ticket_id") == self.watched[0]
+        return self.watched is not None and event.get("ticket_id") == self._watched_id()
 
     async def _recheck_watch(self):
         """A ticket moved away from the agent's teams: its groups go quiet for them."""
-        ticket_id = self.watched[0]
+        ticket_id = self._watched_id()
         if await _watchable(self.user, ticket_id) is not None:
             return
         await self._unwatch()
@@ -246,7 +249,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         if message["sender"] == self.channel_name:
             return
         event = message["event"]
-        if self.watched is None or self.watched[0] != event["ticket_id"]:
+        if self._watched_id() != event["ticket_id"]:
             return
         await self.send_json(event)
         if message.get("hello"):
@@ -257,7 +260,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
                     "type": PRESENCE_MESSAGE_TYPE,
                     "sender": self.channel_name,
                     "hello": False,
-                    "event": self._presence(self.watched[0], "viewing"),
+                    "event": self._presence(event["ticket_id"], "viewing"),
                 },
             )
 

@@ -41,22 +41,6 @@ class ApiToken(models.Model):
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
-    @classmethod
-    def issue(cls, *, user, name: str, scopes: list[str]) -> tuple["ApiToken", str]:
-        """A new token and its key; the key is not kept anywhere else."""
-        unknown = set(scopes) - set(cls.Scope.values)
-        if unknown or not scopes:
-            raise ValueError(f"scopes are some of {cls.Scope.values}, not {scopes}")
-        key = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            user=user,
-            name=name,
-            key_hash=cls.hash_key(key),
-            key_start=key[:10],
-            scopes=sorted(set(scopes)),
-        )
-        return token, key
-
     def allows(self, scope: str) -> bool:
         # Admin implies write, and write implies read.
         order = [self.Scope.READ, self.Scope.WRITE, self.Scope.ADMIN]

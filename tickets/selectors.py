@@ -9,7 +9,14 @@ from django.db.models.functions import Substr
 
 from customers.models import Customer
 from supportdesk import events
-from tickets.models import OPEN_STATUSES, Team, TeamMembership, Ticket, TimelineEvent
+from tickets.models import (
+    OPEN_STATUSES,
+    Agent,
+    Team,
+    TeamMembership,
+    Ticket,
+    TimelineEvent,
+)
 
 
 def sees_every_team(agent) -> bool:
@@ -218,3 +225,16 @@ def _search(text: str) -> Q:
         )
     )
     return Q(pk__in=ids)
+
+
+def agents_visible_to(user) -> QuerySet[Agent]:
+    """Everyone for whoever sees every team; otherwise oneself and the active
+    members of one's teams, the agents one may hand a ticket to."""
+    agents = Agent.objects.all()
+    if sees_every_team(user):
+        return agents
+    own_teams = TeamMembership.objects.filter(agent=user).values("team_id")
+    teammate = TeamMembership.objects.filter(
+        agent=OuterRef("pk"), team_id__in=own_teams
+    )
+    return agents.filter(Q(pk=user.pk) | Q(Exists(teammate), is_active=True))

@@ -32,6 +32,19 @@ def get_adapter(key: str) -> ChannelAdapter:
     return _load(path)
 
 
+def get_webhook_adapter(key: str) -> ChannelAdapter | None:
+    """The adapter whose webhook door is /webhooks/<key>/, or None.
+
+    Only an adapter's own key opens its door: an alias in the registry (a reply
+    channel such as "sms") is no second webhook address.
+    """
+    try:
+        adapter = get_adapter(key)
+    except UnknownChannelError:
+        return None
+    return adapter if adapter.takes_webhooks and adapter.key == key else None
+
+
 __all__ = [
     "ChannelAdapter",
     "DeliveryRefusedError",
@@ -39,4 +52,5 @@ __all__ = [
     "SignatureError",
     "UnknownChannelError",
     "get_adapter",
+    "get_webhook_adapter",
 ]

@@ -45,6 +45,8 @@ class ChannelAdapter:
     # run in the process that queued them, right after commit; the others go
     # through the send task, so a slow provider never holds up an agent.
     sends_in_process: bool = False
+    # Reachable at /webhooks/<key>/<inbox-slug>/; the others have no such door.
+    takes_webhooks: bool = False
 
     def handshake(self, request: HttpRequest, inbox) -> HttpResponse | None:
         """Answer a provider's GET verification; None when the adapter has none."""

@@ -35,6 +35,7 @@ from channels_app.inbound import (
 )
 from channels_app.models import ChatEntry, ChatVisitor
 from channels_app.widget import entries
+from channels_app.widget.agents import visitor_of_ticket
 from channels_app.widget.presence import visitor_online
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -196,8 +197,7 @@ class ChatAdapter(ChannelAdapter):
     def ticket_status_changed(self, *, ticket, previous: str) -> None:
         if ticket.status != "resolved":
             return
-        public_id = entries.visitor_public_id_of(ticket.conversation_key)
-        visitor = ChatVisitor.objects.filter(public_id=public_id or None).first()
+        visitor = visitor_of_ticket(ticket)
         if visitor is not None:
             entries.append_entry(
                 visitor_id=visitor.pk,

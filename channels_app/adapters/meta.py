@@ -36,6 +36,8 @@ class MetaWebhookAdapter(ChannelAdapter):
     Inbox secrets: app_secret (signs the POSTs), verify_token (the handshake).
     """
 
+    takes_webhooks = True
+
     def handshake(self, request: HttpRequest, inbox) -> HttpResponse:
         expected = inbox.secret("verify_token")
         given = request.GET.get("hub.verify_token", "")

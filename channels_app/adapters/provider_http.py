@@ -124,16 +124,26 @@ def call_json(
     return answer
 
 
-def download(url: str, *, provider: str, declared_type: str = "", **kwargs) -> Media:
+def download(
+    url: str,
+    *,
+    provider: str,
+    declared_type: str = "",
+    timeout: float | None = None,
+    **kwargs,
+) -> Media:
     """Fetch media within MAX_MEDIA_BYTES and ALLOWED_MEDIA_TYPES.
 
     MediaRefusedError for media kept as a note; ProviderError when it cannot be
-    fetched, so the stored payload fails visibly and can be replayed.
+    fetched, so the stored payload fails visibly and can be replayed. `timeout`
+    defaults to PROVIDER_API_TIMEOUT_SECONDS.
     """
     if declared_type:
         check_type(declared_type)
     try:
-        with requests.get(url, stream=True, timeout=_timeout(), **kwargs) as response:
+        with requests.get(
+            url, stream=True, timeout=timeout or _timeout(), **kwargs
+        ) as response:
             if response.status_code >= 400:
                 raise ProviderError(
                     f"{provider} media download answered HTTP {response.status_code}",

@@ -74,6 +74,7 @@ def _describe_error(answer: dict) -> str:
 
 class TelegramAdapter(ChannelAdapter):
     key = "telegram"
+    takes_webhooks = True
 
     # ------------------------------------------------------------------ in
 

@@ -105,6 +105,8 @@ def _credentials(inbox) -> tuple[str, str]:
 class TwilioWebhookAdapter(ChannelAdapter):
     """What every Twilio webhook shares: the signature over URL and fields."""
 
+    takes_webhooks = True
+
     def verify(self, request: HttpRequest, inbox) -> None:
         token = inbox.secret("auth_token")
         if not token:

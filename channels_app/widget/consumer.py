@@ -19,7 +19,6 @@ from channels_app.models import Inbox
 from channels_app.widget import door, entries, presence
 from channels_app.widget.origins import origin_allowed
 from channels_app.widget.tokens import visitor_for_token
-from tickets.models import OPEN_STATUSES, Ticket
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_HELLO = 4408
@@ -32,6 +31,10 @@ HISTORY_PAGE = 50
 FRAMES_PER_WINDOW = 120
 FRAME_WINDOW_SECONDS = 30
 PRESENCE_MESSAGE_TYPE = "desk.presence"
+# A typing visitor sends a frame every few seconds; the ticket it goes to is read
+# again after this long, or at once when an entry arrives (a conversation opened
+# or resolved).
+TYPING_TICKET_SECONDS = 60
 
 
 def _header(scope, name: bytes) -> str:
@@ -89,11 +92,7 @@ def _run(function, **kwargs):
 @database_sync_to_async
 def _open_ticket_id(visitor) -> int | None:
     return (
-        Ticket.objects.filter(
-            conversation_key=entries.visitor_conversation_key(visitor),
-            channel="chat",
-            status__in=OPEN_STATUSES,
-        )
+        entries.open_chat_tickets(visitor)
         .order_by("-id")
         .values_list("pk", flat=True)
         .first()
@@ -104,6 +103,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.visitor = None
         self.sent_seq = 0
+        self.typing_ticket: tuple[float, int] | None = None
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.inbox = await _inbox(self.slug)
         if not self._origin_allowed():
@@ -275,7 +275,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def _typing(self, content):
-        ticket_id = await _open_ticket_id(self.visitor)
+        ticket_id = await self._typing_ticket_id()
         if ticket_id is None:
             return
         await self.channel_layer.group_send(
@@ -292,6 +292,17 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 },
             },
         )
+
+    async def _typing_ticket_id(self) -> int | None:
+        now = time.monotonic()
+        if self.typing_ticket is not None and self.typing_ticket[0] > now:
+            return self.typing_ticket[1]
+        ticket_id = await _open_ticket_id(self.visitor)
+        # No ticket is not kept: the visitor's first message may open one.
+        self.typing_ticket = (
+            (now + TYPING_TICKET_SECONDS, ticket_id) if ticket_id else None
+        )
+        return ticket_id
 
     async def _receipt(self, content):
         await _run(
@@ -334,6 +345,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         seq = event["entry"]["seq"]
         if seq <= self.sent_seq:
             return
+        self.typing_ticket = None
         if seq > self.sent_seq + 1:
             # Publications of neighbouring entries can overtake each other; the
             # database has every entry up to this one, committed in order.

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from channels_app.adapters.chat import CLIENT_ID
+from channels_app.adapters.chat import CLIENT_ID, external_id_of
 from channels_app.ingest import PayloadTooLargeError, receive_inbound
 from channels_app.models import ChatEntry, ChatVisitor, InboundRecord
-from channels_app.widget.entries import visitor_conversation_key
+from channels_app.widget.entries import open_chat_tickets
 from supportdesk.ratelimit import hit
-from tickets.models import OPEN_STATUSES, Ticket, TicketStatus
+from tickets.actions.ratings import MAX_COMMENT_CHARS
+from tickets.models import TicketStatus
 
 
 class RefusedError(Exception):
@@ -68,7 +69,8 @@ def _store(
         ) from None
 
 
-def _limit(key: str, spec: str, what: str) -> None:
+def check_rate(key: str, spec: str, what: str) -> None:
+    """Count one use of `key`; refused with the wait when over `spec`."""
     retry_after = hit(key, spec)
     if retry_after is not None:
         raise RefusedError(
@@ -96,18 +98,15 @@ def receive_message(
         )
     if not text.strip() and not uploads:
         raise RefusedError("invalid", "A message needs some text or a file.")
-    external_id = f"{visitor.public_id.hex}:{client_id}"
-    stored = InboundRecord.objects.filter(channel="chat", external_id=external_id)
-    if stored.exists():
-        return stored.get(), False
-    _limit(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
-    opens_conversation = not Ticket.objects.filter(
-        conversation_key=visitor_conversation_key(visitor),
-        channel="chat",
-        status__in=OPEN_STATUSES,
-    ).exists()
-    if opens_conversation:
-        _limit(
+    external_id = external_id_of(visitor, client_id)
+    stored = InboundRecord.objects.filter(
+        channel="chat", external_id=external_id
+    ).first()
+    if stored is not None:
+        return stored, False
+    check_rate(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
+    if not open_chat_tickets(visitor).exists():
+        check_rate(
             f"widget-conv:{visitor.pk}",
             settings.WIDGET_RATE_CONVERSATIONS,
             "new conversations",
@@ -175,8 +174,10 @@ def receive_rating(*, visitor: ChatVisitor, data: dict) -> tuple[InboundRecord, 
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise RefusedError("invalid", "A rating is a whole number from 1 to 5.")
     comment = data.get("comment") or ""
-    if not isinstance(comment, str) or len(comment) > 2000:
-        raise RefusedError("too_long", "A rating comment is at most 2000 characters.")
+    if not isinstance(comment, str) or len(comment.strip()) > MAX_COMMENT_CHARS:
+        raise RefusedError(
+            "too_long", f"A rating comment is at most {MAX_COMMENT_CHARS} characters."
+        )
     # Checked here too, so the visitor hears why; the adapter checks again when
     # the stored rating is processed.
     resolved = (
@@ -190,7 +191,7 @@ def receive_rating(*, visitor: ChatVisitor, data: dict) -> tuple[InboundRecord, 
         raise RefusedError(
             "invalid", "This conversation is open again: rate it once it is resolved."
         )
-    _limit(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
+    check_rate(f"widget-msg:{visitor.pk}", settings.WIDGET_RATE_MESSAGES, "messages")
     clean = {"seq": seq, "score": score, "comment": comment}
     digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
     return _store(

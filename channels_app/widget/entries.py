@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from channels_app.models import ChatEntry, ChatVisitor
 from supportdesk.oncommit import publish_on_commit
+from tickets.models import OPEN_STATUSES, Ticket
 
 ENTRY_EVENT = "entry"
 # Messages from the layer that the widget socket relays as they are.
@@ -32,6 +33,15 @@ def visitor_conversation_key(visitor: ChatVisitor) -> str:
     return f"visitor:{visitor.public_id.hex}"
 
 
+def open_chat_tickets(visitor: ChatVisitor):
+    """The visitor's chat tickets still open: the one their next message joins."""
+    return Ticket.objects.filter(
+        conversation_key=visitor_conversation_key(visitor),
+        channel="chat",
+        status__in=OPEN_STATUSES,
+    )
+
+
 def visitor_public_id_of(conversation_key: str) -> str:
     prefix, _, public_id = conversation_key.partition(":")
     return public_id if prefix == "visitor" and public_id else ""
@@ -47,7 +57,12 @@ def append_entry(
         existing = ChatEntry.objects.filter(event=event).first()
         if existing is not None:
             return existing
-    visitor = ChatVisitor.objects.select_for_update(no_key=True).get(pk=visitor_id)
+    # The inbox comes along for the attachment links of the published payload.
+    visitor = (
+        ChatVisitor.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("inbox")
+        .get(pk=visitor_id)
+    )
     visitor.last_seq += 1
     visitor.save(update_fields=["last_seq"])
     entry = ChatEntry.objects.create(
@@ -58,7 +73,6 @@ def append_entry(
         ticket_id=ticket_id,
         data=data or {},
     )
-    entry.visitor = visitor
     publish_on_commit(
         {"type": ENTRY_EVENT, "entry": entry_payload(entry)},
         [widget_group(visitor.public_id)],

@@ -26,7 +26,6 @@ from channels_app.widget.tokens import (
     visitor_for_token,
 )
 from customers.identities import InvalidIdentityError, normalise_email
-from supportdesk.ratelimit import hit
 from tickets.models import Attachment
 
 TOKEN_HEADER = "HTTP_X_WIDGET_TOKEN"
@@ -138,15 +137,20 @@ def session(request, slug):
         body = _json_body(request)
         name, email = _profile(body)
         user = body.get("user")
-        current = visitor_for_token(request.META.get(TOKEN_HEADER, ""), inbox)
         if user:
             visitor = _verified_visitor(inbox, check_user_identity(inbox, user))
-        elif current is not None and not current.verified:
+        elif (
+            current := visitor_for_token(request.META.get(TOKEN_HEADER, ""), inbox)
+        ) is not None and not current.verified:
             visitor = current
         else:
             # No token, or a verified visitor's token without the host site saying
             # who is signed in now (a shared computer): a new anonymous visitor.
-            _limit_new_visitors(request)
+            door.check_rate(
+                f"widget-visitors:{_client_address(request)}",
+                settings.WIDGET_RATE_VISITORS,
+                "new chats from here",
+            )
             visitor = ChatVisitor.objects.create(
                 inbox=inbox, identity_value=f"visitor:{uuid.uuid4().hex}"
             )
@@ -193,18 +197,6 @@ def _profile(body: dict) -> tuple[str, str]:
                 "invalid", "That email address is not valid."
             ) from None
     return name, email
-
-
-def _limit_new_visitors(request) -> None:
-    retry_after = hit(
-        f"widget-visitors:{_client_address(request)}", settings.WIDGET_RATE_VISITORS
-    )
-    if retry_after is not None:
-        raise door.RefusedError(
-            "rate_limited",
-            f"Too many new chats from here; try again in {retry_after} s.",
-            retry_after=retry_after,
-        )
 
 
 def _verified_visitor(inbox: Inbox, user_id: str) -> ChatVisitor:

@@ -11,6 +11,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Unknown field."
+# The largest id PostgreSQL's bigint holds: a bigger one names nothing.
+MAX_ID = 2**63 - 1
 # A browser form post carries Django's CSRF token in its body; it is not input.
 _IGNORED_KEYS = frozenset({"csrfmiddlewaretoken"})
 
@@ -39,6 +41,18 @@ class StrictInputSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+
+class NoInput(StrictInputSerializer):
+    """An action that takes nothing: any key is refused."""
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    """`data` (a body or query parameters) as `serializer_class` reads it; invalid
+    input is a 400."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 # ---------------------------------------------------------------- error schema

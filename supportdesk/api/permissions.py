@@ -40,3 +40,12 @@ class IsSupervisor(permissions.BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.is_supervisor)
+
+
+# permission_classes of the supervisors' endpoints: the defaults (settings'
+# REST_FRAMEWORK, which name this module, so not read from there), then the role.
+SUPERVISORS = [permissions.IsAuthenticated, TokenScope, IsSupervisor]
+# Said by every endpoint that changes the desk's configuration.
+ADMINS_ONLY = (
+    "Needs a supervisor's or admin's account and, with a token, the admin scope."
+)

@@ -14,10 +14,15 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
-from supportdesk.api.inputs import StrictInputSerializer, error_responses
-from supportdesk.api.permissions import IsSupervisor
+from supportdesk.api.inputs import (
+    MAX_ID,
+    NoInput,
+    StrictInputSerializer,
+    error_responses,
+    validated,
+)
+from supportdesk.api.permissions import ADMINS_ONLY, SUPERVISORS
 from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from supportdesk.webhooks import EVENTS
 from supportdesk.webhooks.actions import (
@@ -27,11 +32,6 @@ from supportdesk.webhooks.actions import (
     do_delete_endpoint,
     do_resend_delivery,
     do_update_endpoint,
-)
-
-MAX_ID = 2**63 - 1
-ADMINS_ONLY = (
-    "Needs a supervisor's or admin's account and, with a token, the admin scope."
 )
 
 # ---------------------------------------------------------------------- output
@@ -131,17 +131,7 @@ class WebhookDeliveryFilterSerializer(serializers.Serializer):
     event = serializers.ChoiceField(choices=list(EVENTS), required=False)
 
 
-class ResendInputSerializer(StrictInputSerializer):
-    """No fields: the delivery is sent again as it was."""
-
-
 # ----------------------------------------------------------------------- views
-
-
-def _validated(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _refused(exc: WebhookConfigError) -> ValidationError:
@@ -149,7 +139,7 @@ def _refused(exc: WebhookConfigError) -> ValidationError:
 
 
 class _AdminsOnly:
-    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+    permission_classes = SUPERVISORS
     required_scope = ApiToken.Scope.ADMIN
     lookup_value_regex = r"[0-9]{1,18}"
 
@@ -201,7 +191,7 @@ class WebhookEndpointViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def create(self, request):
-        data = _validated(WebhookEndpointInputSerializer, request.data)
+        data = validated(WebhookEndpointInputSerializer, request.data)
         try:
             endpoint = do_create_endpoint(**data)
         except WebhookConfigError as exc:
@@ -212,7 +202,7 @@ class WebhookEndpointViewSet(
 
     def partial_update(self, request, pk=None):
         endpoint = self.get_object()
-        data = _validated(WebhookEndpointInputSerializer, request.data, partial=True)
+        data = validated(WebhookEndpointInputSerializer, request.data, partial=True)
         try:
             endpoint = do_update_endpoint(endpoint=endpoint, **data)
         except WebhookConfigError as exc:
@@ -255,7 +245,7 @@ class WebhookDeliveryViewSet(
         deliveries = WebhookDelivery.objects.all()
         if self.action != "list":
             return deliveries
-        filters = _validated(WebhookDeliveryFilterSerializer, self.request.query_params)
+        filters = validated(WebhookDeliveryFilterSerializer, self.request.query_params)
         if "endpoint" in filters:
             deliveries = deliveries.filter(endpoint_id=filters["endpoint"])
         if "status" in filters:
@@ -275,13 +265,14 @@ class WebhookDeliveryViewSet(
         description="Queues it at once, whatever its state, with the same "
         "delivery id (receivers that have it can tell), for a new round of "
         "attempts. " + ADMINS_ONLY,
-        request=ResendInputSerializer,
+        request=NoInput,
         responses={202: WebhookDeliveryDetailSerializer, **error_responses(400, 404)},
     )
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
         delivery = self.get_object()
-        _validated(ResendInputSerializer, request.data)
+        # The delivery is sent again as it was: a body can change nothing.
+        validated(NoInput, request.data)
         delivery = do_resend_delivery(delivery=delivery)
         return Response(
             WebhookDeliveryDetailSerializer(delivery).data, status.HTTP_202_ACCEPTED

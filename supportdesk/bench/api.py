@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from django.db import connection
 from rest_framework.test import APIClient
 
+from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.bench import http_load
 from supportdesk.bench.pages import (
     SEARCH_CHANNEL,
@@ -29,7 +29,11 @@ from supportdesk.bench.pages import (
 )
 from supportdesk.bench.processes import BenchWorkerError
 from supportdesk.bench.report import Report
-from supportdesk.bench.timeline import bench_supervisor, deep_cursor
+from supportdesk.bench.timeline import (
+    bench_supervisor,
+    counting_statements,
+    deep_cursor,
+)
 from supportdesk.bench.webhook import BenchServer
 from supportdesk.models import ApiToken
 
@@ -85,9 +89,12 @@ def measure_api(
     timeline_agent = team_agent(heavy_ticket(customer_id).team)
     supervisor = bench_supervisor()
     ApiToken.objects.filter(name=TOKEN_NAME).delete()
+
+    def _read_key(user) -> str:
+        return do_issue_api_token(user=user, name=TOKEN_NAME, scopes=["read"])[1]
+
     keys = {
-        user.username: ApiToken.issue(user=user, name=TOKEN_NAME, scopes=["read"])[1]
-        for user in (agent, timeline_agent, supervisor)
+        user.username: _read_key(user) for user in (agent, timeline_agent, supervisor)
     }
     supervisor_key = keys[supervisor.username]
     tickets = "/api/v1/tickets/"
@@ -210,17 +217,10 @@ def _queries(endpoint: Endpoint) -> int:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {endpoint.key}")
     client.get(endpoint.path)
-    statements: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        answer = client.get(endpoint.path)
+    answer, queries = counting_statements(lambda: client.get(endpoint.path))
     if answer.status_code != 200:
         raise ApiBenchError(f"GET {endpoint.path} answered {answer.status_code}")
-    return len(statements)
+    return queries
 
 
 def add_figures(report: Report, result: ApiResult) -> None:

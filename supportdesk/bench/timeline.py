@@ -2,7 +2,9 @@
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import connection
 from django.test import Client
@@ -16,6 +18,9 @@ from tickets.models import Agent, TimelineEvent
 
 KEYSET_INDEX = "timeline_keyset"
 P95_TARGET_MS = 50.0
+
+
+T = TypeVar("T")
 
 
 class TimelineBenchError(RuntimeError):
@@ -64,16 +69,7 @@ def measure_page(
 ) -> PageLatency:
     for _ in range(warmup):
         _get(client, url)
-    statements: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    # The request's start clears the connection's query log, which a
-    # CaptureQueriesContext around it reads; a wrapper sees every statement.
-    with connection.execute_wrapper(count):
-        _get(client, url)
+    _, queries = counting_statements(lambda: _get(client, url))
     samples = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -83,8 +79,23 @@ def measure_page(
         label=label,
         p50_ms=statistics.median(samples),
         p95_ms=_percentile(samples, 0.95),
-        queries=len(statements),
+        queries=queries,
     )
+
+
+def counting_statements(run: Callable[[], T]) -> tuple[T, int]:
+    """What run() returns, and how many SQL statements it sent."""
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    # A request's start clears the connection's query log, which a
+    # CaptureQueriesContext around it reads; a wrapper sees every statement.
+    with connection.execute_wrapper(count):
+        result = run()
+    return result, len(statements)
 
 
 def _get(client: Client, url: str) -> None:

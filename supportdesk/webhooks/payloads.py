@@ -111,6 +111,12 @@ def _envelope(name: str, occurred_at: str | None, data: dict) -> dict:
 
 def _from_message(event: dict, wanted: set[str]) -> dict[str, dict]:
     message = TimelineEvent.objects.select_related("author").get(pk=event["event_id"])
+    if not _is_new_message(message):
+        # A reply's delivery state moving is published many times: nothing more
+        # is read for it unless ticket.created is wanted too.
+        wanted = wanted - {names.MESSAGE_CREATED}
+    if not wanted:
+        return {}
     ticket = _ticket(message.ticket_id) if message.ticket_id else None
     summary = message_summary(message)
     data = {"message": summary, "ticket": ticket and ticket_summary(ticket)}
@@ -119,7 +125,7 @@ def _from_message(event: dict, wanted: set[str]) -> dict[str, dict]:
         built[names.TICKET_CREATED] = _envelope(
             names.TICKET_CREATED, _iso(ticket.created_at), data
         )
-    if names.MESSAGE_CREATED in wanted and _is_new_message(message):
+    if names.MESSAGE_CREATED in wanted:
         built[names.MESSAGE_CREATED] = _envelope(
             names.MESSAGE_CREATED, summary["occurred_at"], data
         )

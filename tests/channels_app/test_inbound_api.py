@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from channels_app.api import PAYLOAD_SHOWN_CHARS
 from channels_app.models import InboundRecord
-from supportdesk.models import ApiToken
+from supportdesk.api.tokens import do_issue_api_token
 from tests.helpers import deliver, message
 from tickets.models import Ticket, TimelineEvent
 
@@ -18,7 +18,7 @@ Status = InboundRecord.Status
 
 
 def client_for(user, scope: str) -> APIClient:
-    _, key = ApiToken.issue(user=user, name="test", scopes=[scope])
+    _, key = do_issue_api_token(user=user, name="test", scopes=[scope])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client

@@ -3,8 +3,9 @@ import hashlib
 import json
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from channels_app.inbound import InboundAttachment, InboundMessage
 from channels_app.ingest import (
@@ -288,3 +289,21 @@ def test_an_oversized_attachment_is_kept_as_metadata_with_a_note(teams):
     ]
     raw = json.loads(bytes(record.payload))["attachments"][0]["content"]
     assert base64.b64decode(raw) == big
+
+
+def test_a_message_costs_the_same_queries_however_long_the_conversation(teams):
+    """The cost of threading a message does not grow with the ticket's history."""
+    sender = ("whatsapp", "14155552671")
+    ingest(message("whatsapp", sender, text="first"))
+
+    def queries_for_one_more() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            ingest(message("whatsapp", sender, text="and another"))
+        return len(captured.captured_queries)
+
+    early = queries_for_one_more()
+    for _ in range(10):
+        ingest(message("whatsapp", sender, text="more"))
+
+    assert queries_for_one_more() == early
+    assert Ticket.objects.get().events.count() == 13

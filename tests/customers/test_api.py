@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import ApiToken
 from tests.factories import RoutingRuleFactory
 from tests.helpers import deliver, message
@@ -19,7 +20,7 @@ ANA_WHATSAPP = ("whatsapp", "14155552671")
 
 
 def client_for(user, scope: str = ApiToken.Scope.WRITE) -> APIClient:
-    _, key = ApiToken.issue(user=user, name="test", scopes=[scope])
+    _, key = do_issue_api_token(user=user, name="test", scopes=[scope])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client

@@ -15,7 +15,7 @@ from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tickets.actions.routing import do_reassign_ticket
 from tickets.actions.tickets import do_change_priority
-from tickets.models import TimelineEvent
+from tickets.models import Agent, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,6 +68,19 @@ async def connected(headers) -> WebsocketCommunicator:
 
 async def receive(socket) -> dict:
     return await socket.receive_json_from(timeout=RECEIVE_TIMEOUT)
+
+
+async def watching(headers, ticket) -> WebsocketCommunicator:
+    """A connected socket whose watch of the ticket was confirmed."""
+    socket = await connected(headers)
+    await socket.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
+    assert await receive(socket) == {"type": "watching", "ticket_id": ticket.pk}
+    return socket
+
+
+@pytest.fixture
+def colleague(teams):
+    return AgentFactory(username="tess", first_name="Tess", teams=[teams["tech"]])
 
 
 def new_ticket(text="My invoice is wrong", address="ana@example.com"):
@@ -164,21 +177,17 @@ def test_watching_a_ticket_of_another_team_is_refused(teams, tech_agent, billing
     async_to_sync(scenario)()
 
 
-def test_watchers_of_a_ticket_see_each_other_and_who_is_typing(teams, tech_agent):
-    colleague = AgentFactory(username="tess", first_name="Tess", teams=[teams["tech"]])
+def test_watchers_of_a_ticket_see_each_other_and_who_is_typing(
+    teams, tech_agent, colleague
+):
     ticket = new_ticket("Printer on fire")
 
     as_tech = headers_for(tech_agent)
     as_colleague = headers_for(colleague)
 
     async def scenario():
-        first = await connected(as_tech)
-        await first.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
-        assert await receive(first) == {"type": "watching", "ticket_id": ticket.pk}
-
-        second = await connected(as_colleague)
-        await second.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
-        assert await receive(second) == {"type": "watching", "ticket_id": ticket.pk}
+        first = await watching(as_tech, ticket)
+        second = await watching(as_colleague, ticket)
         arrived = await receive(first)
         assert arrived == {
             "type": "presence",
@@ -204,18 +213,17 @@ def test_watchers_of_a_ticket_see_each_other_and_who_is_typing(teams, tech_agent
     async_to_sync(scenario)()
 
 
-def test_a_repeated_watch_does_not_tell_the_others_the_agent_left(teams, tech_agent):
+def test_a_repeated_watch_does_not_tell_the_others_the_agent_left(
+    teams, tech_agent, colleague
+):
     """Watching the same ticket again is confirmed, and nobody hears "left"."""
-    colleague = AgentFactory(username="tess", first_name="Tess", teams=[teams["tech"]])
     ticket = new_ticket("Printer on fire")
 
     as_tech = headers_for(tech_agent)
     as_colleague = headers_for(colleague)
 
     async def scenario():
-        first = await connected(as_tech)
-        await first.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
-        assert await receive(first) == {"type": "watching", "ticket_id": ticket.pk}
+        first = await watching(as_tech, ticket)
         second = await connected(as_colleague)
         watch = {"action": "watch_ticket", "ticket_id": ticket.pk}
         await second.send_json_to(watch)
@@ -241,9 +249,7 @@ def test_a_watched_ticket_moved_to_another_team_goes_quiet(
     as_tech = headers_for(tech_agent)
 
     async def scenario():
-        tech = await connected(as_tech)
-        await tech.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
-        assert await receive(tech) == {"type": "watching", "ticket_id": ticket.pk}
+        tech = await watching(as_tech, ticket)
         await sync_to_async(_move)(ticket, teams["billing"], supervisor)
         moved = await receive(tech)
         assert (moved["type"], moved["ticket_id"]) == (
@@ -272,9 +278,7 @@ def test_a_watched_ticket_of_the_team_brings_each_event_once(
     as_tech = headers_for(tech_agent)
 
     async def scenario():
-        tech = await connected(as_tech)
-        await tech.send_json_to({"action": "watch_ticket", "ticket_id": ticket.pk})
-        assert await receive(tech) == {"type": "watching", "ticket_id": ticket.pk}
+        tech = await watching(as_tech, ticket)
         await sync_to_async(_change_priority)(ticket, supervisor)
         heard = [await receive(tech), await receive(tech)]
         assert [(e["type"], e["ticket_id"]) for e in heard] == [
@@ -290,3 +294,21 @@ def test_a_watched_ticket_of_the_team_brings_each_event_once(
 
 def _change_priority(ticket, actor):
     do_change_priority(ticket=ticket, priority="urgent", actor=actor)
+
+
+def test_a_ping_answers_pong_and_shows_the_agent_online(teams, tech_agent):
+    """The desk's ping keeps the agent shown as online to chat visitors."""
+    as_tech = headers_for(tech_agent)
+
+    async def scenario():
+        tech = await connected(as_tech)
+        # Connecting shows the agent online; forget it so the ping alone counts.
+        await sync_to_async(Agent.objects.filter(pk=tech_agent.pk).update)(
+            desk_seen_at=None
+        )
+        await tech.send_json_to({"action": "ping"})
+        assert await receive(tech) == {"type": "pong"}
+        await tech.disconnect()
+
+    async_to_sync(scenario)()
+    assert Agent.objects.get(pk=tech_agent.pk).desk_seen_at is not None

@@ -186,6 +186,27 @@ def test_without_a_subscribed_endpoint_nothing_is_recorded(
         record({"type": "message.created", "event_id": 1, "new_ticket": True})
 
 
+def test_a_reply_published_again_as_its_state_moves_costs_two_reads(
+    endpoint, receiver, teams, django_assert_num_queries
+):
+    """A message.created published again for a reply's delivery state records
+    nothing, and reads only the endpoints and the message: no ticket or
+    attachments for a payload that is not sent."""
+    tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = do_reply(ticket=ticket, author=tech_agent, text="On it")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "sent"
+    before = WebhookDelivery.objects.count()
+    subscribed = {"type": "message.created", "event_id": reply.pk}
+    record(subscribed)  # the process learns the subscriptions first
+
+    with django_assert_num_queries(2):
+        assert record(subscribed) == []
+    assert WebhookDelivery.objects.count() == before
+
+
 def test_deliveries_commit_with_the_change_or_not_at_all(endpoint, receiver, teams):
     tech_agent = AgentFactory(username="tom", teams=[teams["tech"]])
     ticket = open_ticket(teams)

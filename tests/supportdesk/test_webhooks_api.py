@@ -8,7 +8,8 @@ import pytest
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from supportdesk.models import ApiToken, WebhookEndpoint
+from supportdesk.api.tokens import do_issue_api_token
+from supportdesk.models import WebhookEndpoint
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
 from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_api(supervisor):
-    _, key = ApiToken.issue(user=supervisor, name="hooks", scopes=["admin"])
+    _, key = do_issue_api_token(user=supervisor, name="hooks", scopes=["admin"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
@@ -90,7 +91,7 @@ def test_webhooks_are_for_supervisors_holding_the_admin_scope(
     supervisor, billing_agent, endpoint
 ):
     def client(user, scope):
-        _, key = ApiToken.issue(user=user, name="t", scopes=[scope])
+        _, key = do_issue_api_token(user=user, name="t", scopes=[scope])
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         return api

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from channels_app.ingest import submit_message
 from customers.actions import do_merge_customers
-from supportdesk.models import ApiToken, WebhookDelivery
+from supportdesk.api.tokens import do_issue_api_token
+from supportdesk.models import WebhookDelivery
 from supportdesk.webhooks import EVENTS, forget_subscriptions
 from supportdesk.webhooks.actions import do_create_endpoint
 from tests.factories import AgentFactory
@@ -147,7 +148,7 @@ def test_the_log_shows_a_failed_delivery_and_a_resend_sends_it_again(
     start_worker(WEBHOOK_MAX_ATTEMPTS="2")
     receiver.route("POST", "/hooks", Reply(status=500, body=b"maintenance"))
     do_create_endpoint(url=f"{receiver.url}/hooks", events=["ticket.routed"])
-    _, key = ApiToken.issue(user=supervisor, name="ops", scopes=["admin"])
+    _, key = do_issue_api_token(user=supervisor, name="ops", scopes=["admin"])
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
 

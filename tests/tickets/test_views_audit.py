@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import AgentFactory, RoutingRuleFactory
@@ -124,6 +126,31 @@ def test_the_log_is_keyset_paginated(client, supervisor, history, monkeypatch):
     assert seen == list(RouteChange.objects.values_list("pk", flat=True))
     assert second.context["next_cursor"] is None
     assert client.get("/supervisor/audit/", {"cursor": "nonsense"}).status_code == 404
+
+
+def test_the_log_costs_the_same_queries_for_4_or_17_moves(
+    client, supervisor, history, teams
+):
+    """Each row's ticket, teams, rule and actor come with the page, not per row."""
+    client.force_login(supervisor)
+
+    def queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/supervisor/audit/")
+        return len(rows(response)), len(captured)
+
+    few, few_queries = queries()
+    ticket, to_team = history["bill"], teams["billing"]
+    for n in range(13):
+        do_reassign_ticket(
+            ticket=ticket, to_team=to_team, actor=supervisor, reason=f"Move {n}"
+        )
+        ticket.refresh_from_db()
+        to_team = teams["sales"] if to_team == teams["billing"] else teams["billing"]
+    many, many_queries = queries()
+
+    assert (few, many) == (4, 17)
+    assert few_queries == many_queries
 
 
 def test_an_agent_cannot_read_the_audit(client, billing_agent, history):

@@ -424,6 +424,30 @@ def test_a_whatsapp_reply_outside_the_24_hours_shows_the_window_and_templates(
     }
 
 
+def test_a_template_the_action_refuses_comes_back_with_the_reason(agent_client, teams):
+    ticket = opened(
+        message(
+            "whatsapp",
+            ANA_WHATSAPP,
+            text="Where is my parcel?",
+            occurred_at=timezone.now() - timedelta(hours=30),
+        )
+    )
+
+    refused = post(
+        agent_client,
+        ticket,
+        "template",
+        {"channel": "whatsapp", "template_name": "order_update", "language": "x y"},
+    )
+
+    html = refused.content.decode()
+    assert refused.status_code == 422
+    assert "is not a language code like en_US." in html
+    assert 'value="order_update"' in html
+    assert not ticket.events.filter(kind=TimelineEvent.Kind.MESSAGE_OUT).exists()
+
+
 def test_a_note_stays_inside_the_desk_and_looks_like_one(agent_client, ticket):
     response = post(agent_client, ticket, "note", {"text": "Customer is a VIP."})
 

@@ -8,9 +8,8 @@ customer, owning team or an event's author.
 from django.conf import settings
 from rest_framework import serializers
 
-from supportdesk.api.inputs import StrictInputSerializer
+from supportdesk.api.inputs import MAX_ID, StrictInputSerializer
 from tickets.actions.templates import TEMPLATE_CHANNELS
-from tickets.api.serializers import MAX_ID
 from tickets.models import Agent, Channel, Team, Ticket, TicketStatus
 from tickets.views_ticket.forms import MAX_TEXT_CHARS, STATUS_CHOICES, reply_channels
 

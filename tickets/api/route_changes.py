@@ -13,8 +13,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from supportdesk.api.inputs import error_responses
-from tickets.api.serializers import MAX_ID, AgentRefSerializer, TeamRefSerializer
+from supportdesk.api.inputs import MAX_ID, error_responses, validated
+from tickets.api.serializers import AgentRefSerializer, TeamRefSerializer
 from tickets.models import RouteChange
 from tickets.selectors import tickets_visible_to
 from tickets.supervision import InvalidCursorError, RouteChangeFilter, route_changes
@@ -130,9 +130,7 @@ class RouteChangeViewSet(
         ).filter(ticket_id__in=visible)
 
     def list(self, request):
-        params = RouteChangeQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = validated(RouteChangeQuerySerializer, request.query_params)
         filters = RouteChangeFilter(
             team_id=data.get("team"),
             actor_id=data.get("actor"),

@@ -11,11 +11,15 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from supportdesk.api.errors import ActionConflict
-from supportdesk.api.inputs import StrictInputSerializer, error_responses
-from supportdesk.api.permissions import IsSupervisor
+from supportdesk.api.inputs import (
+    MAX_ID,
+    StrictInputSerializer,
+    error_responses,
+    validated,
+)
+from supportdesk.api.permissions import ADMINS_ONLY, SUPERVISORS
 from supportdesk.models import ApiToken
 from tickets.actions.routing import do_change_rule_team
 from tickets.actions.rules import (
@@ -26,7 +30,7 @@ from tickets.actions.rules import (
     do_set_rule_enabled,
     do_update_rule,
 )
-from tickets.api.serializers import MAX_ID, TeamRefSerializer
+from tickets.api.serializers import TeamRefSerializer
 from tickets.models import OPEN_STATUSES, Channel, RoutingRule, Team, Ticket
 
 ROUTABLE_CHANNELS = [c for c in Channel.values if c != Channel.INTERNAL]
@@ -35,10 +39,6 @@ CONDITIONS = ("channels", "keywords", "segments", "languages")
 MAX_TERMS = 100
 MAX_TERM_CHARS = 200
 MAX_REASON_CHARS = 500
-
-WRITES_NEED_ADMIN = (
-    "Needs a supervisor's or admin's account and, with a token, the admin scope."
-)
 
 # ---------------------------------------------------------------------- output
 
@@ -154,12 +154,6 @@ def _rules():
     return RoutingRule.objects.select_related("team").order_by("position", "id")
 
 
-def _validated(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _refused(exc: RuleError) -> ValidationError:
     return ValidationError({"non_field_errors": [f"{str(exc).capitalize()}."]})
 
@@ -179,7 +173,7 @@ def _refused(exc: RuleError) -> ValidationError:
     ),
     create=extend_schema(
         summary="Add a rule at the end of the order",
-        description=WRITES_NEED_ADMIN,
+        description=ADMINS_ONLY,
         request=NewRuleInputSerializer,
         responses={201: RuleDetailSerializer, **error_responses(400)},
     ),
@@ -187,21 +181,21 @@ def _refused(exc: RuleError) -> ValidationError:
         summary="Replace a rule's name, conditions and switch",
         description="Its team and place stay: see rules/{id}/team/ and "
         "rules/order/. Conditions left out become empty (match anything); the "
-        "switch stays as it is unless given. " + WRITES_NEED_ADMIN,
+        "switch stays as it is unless given. " + ADMINS_ONLY,
         request=RuleInputSerializer,
         responses={200: RuleDetailSerializer, **error_responses(400, 404)},
     ),
     partial_update=extend_schema(
         summary="Change some of a rule's name, conditions and switch",
         description="Its team and place stay: see rules/{id}/team/ and "
-        "rules/order/. " + WRITES_NEED_ADMIN,
+        "rules/order/. " + ADMINS_ONLY,
         request=RuleInputSerializer,
         responses={200: RuleDetailSerializer, **error_responses(400, 404)},
     ),
     destroy=extend_schema(
         summary="Delete a rule",
         description="The rules after it move up. Tickets it placed keep their "
-        "team. " + WRITES_NEED_ADMIN,
+        "team. " + ADMINS_ONLY,
         responses={204: None, **error_responses(404)},
     ),
 )
@@ -210,7 +204,7 @@ class RuleViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+    permission_classes = SUPERVISORS
     # Few rows, and their order is the point: one page, in the routing order.
     pagination_class = None
     lookup_value_regex = r"\d+"
@@ -232,7 +226,7 @@ class RuleViewSet(
         return Response(RuleDetailSerializer(_rules().get(pk=rule.pk)).data, code)
 
     def create(self, request):
-        data = _validated(NewRuleInputSerializer, request.data)
+        data = validated(NewRuleInputSerializer, request.data)
         try:
             rule = do_create_rule(actor=request.user, **{"enabled": True, **data})
         except RuleError as exc:
@@ -247,7 +241,7 @@ class RuleViewSet(
 
     def _change(self, request, *, partial: bool):
         rule = self.get_object()
-        data = _validated(RuleInputSerializer, request.data, partial=partial)
+        data = validated(RuleInputSerializer, request.data, partial=partial)
         current = {"name": rule.name, **{c: getattr(rule, c) for c in CONDITIONS}}
         try:
             with transaction.atomic():
@@ -275,14 +269,14 @@ class RuleViewSet(
     @extend_schema(
         summary="Point a rule at another team",
         description="With reroute_open, the open tickets the rule placed move "
-        "too, each with its route change. " + WRITES_NEED_ADMIN,
+        "too, each with its route change. " + ADMINS_ONLY,
         request=RuleTeamInputSerializer,
         responses={200: RuleTeamResultSerializer, **error_responses(400, 404)},
     )
     @action(detail=True, methods=["post"])
     def team(self, request, pk=None):
         rule = self.get_object()
-        data = _validated(RuleTeamInputSerializer, request.data)
+        data = validated(RuleTeamInputSerializer, request.data)
         changes = do_change_rule_team(rule=rule, actor=request.user, **data)
         return Response(
             RuleTeamResultSerializer(
@@ -297,13 +291,13 @@ class RuleViewSet(
         summary="Put the rules in a new order",
         description="`ids` must name every rule exactly once; an order made "
         "before a rule was added or deleted is refused with 409, and the current "
-        "order is left as it was. " + WRITES_NEED_ADMIN,
+        "order is left as it was. " + ADMINS_ONLY,
         request=RuleOrderInputSerializer,
         responses={200: RuleSerializer(many=True), **error_responses(400, 409)},
     )
     @action(detail=False, methods=["post"])
     def order(self, request):
-        data = _validated(RuleOrderInputSerializer, request.data)
+        data = validated(RuleOrderInputSerializer, request.data)
         try:
             do_reorder_rules(rule_ids=data["ids"], actor=request.user)
         except RuleError as exc:

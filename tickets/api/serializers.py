@@ -16,9 +16,6 @@ from tickets.models import (
     TimelineEvent,
 )
 
-# The largest id PostgreSQL's bigint holds: a bigger one names nothing.
-MAX_ID = 2**63 - 1
-
 
 class TeamRefSerializer(serializers.ModelSerializer):
     class Meta:

@@ -5,17 +5,16 @@ tickets, and each member's open tickets. Agents are listed for anyone who hands
 tickets to them: an agent sees their teammates, a supervisor everyone.
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
-from supportdesk.api.inputs import error_responses
-from supportdesk.api.permissions import IsSupervisor
-from tickets.api.serializers import MAX_ID, TeamRefSerializer
-from tickets.models import Agent, Team, TeamMembership
-from tickets.selectors import sees_every_team
+from supportdesk.api.inputs import MAX_ID, error_responses, validated
+from supportdesk.api.permissions import SUPERVISORS
+from tickets.api.serializers import AgentRefSerializer, TeamRefSerializer
+from tickets.models import Agent, Team
+from tickets.selectors import agents_visible_to
 from tickets.supervision import TeamLoad, team_loads
 
 # ---------------------------------------------------------------------- output
@@ -64,17 +63,12 @@ class TeamLoadSerializer(serializers.Serializer):
         ]
 
 
-class AgentSerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
+class AgentSerializer(AgentRefSerializer):
     teams = TeamRefSerializer(many=True, read_only=True)
 
-    class Meta:
-        model = Agent
-        fields = ["id", "username", "name", "role", "is_active", "teams"]
+    class Meta(AgentRefSerializer.Meta):
+        fields = [*AgentRefSerializer.Meta.fields, "role", "is_active", "teams"]
         read_only_fields = fields
-
-    def get_name(self, agent: Agent) -> str:
-        return agent.get_full_name() or agent.username
 
 
 class AgentQuerySerializer(serializers.Serializer):
@@ -104,7 +98,7 @@ class AgentQuerySerializer(serializers.Serializer):
 class TeamViewSet(viewsets.GenericViewSet):
     queryset = Team.objects.all()
     serializer_class = TeamLoadSerializer
-    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsSupervisor]
+    permission_classes = SUPERVISORS
     # A desk has a handful of teams, and their load is read for all at once.
     pagination_class = None
     lookup_value_regex = r"\d+"
@@ -116,19 +110,6 @@ class TeamViewSet(viewsets.GenericViewSet):
         team = self.get_object()
         load = next(load for load in team_loads() if load.team.pk == team.pk)
         return Response(TeamLoadSerializer(load).data)
-
-
-def agents_visible_to(user) -> QuerySet[Agent]:
-    """Everyone for whoever sees every team; otherwise oneself and the active
-    members of one's teams, the agents one may hand a ticket to."""
-    agents = Agent.objects.all()
-    if sees_every_team(user):
-        return agents
-    own_teams = TeamMembership.objects.filter(agent=user).values("team_id")
-    teammate = TeamMembership.objects.filter(
-        agent=OuterRef("pk"), team_id__in=own_teams
-    )
-    return agents.filter(Q(pk=user.pk) | Q(Exists(teammate), is_active=True))
 
 
 @extend_schema_view(
@@ -158,8 +139,7 @@ class AgentViewSet(
             Prefetch("teams", queryset=Team.objects.order_by("name"))
         )
         if self.action == "list":
-            params = AgentQuerySerializer(data=self.request.query_params)
-            params.is_valid(raise_exception=True)
-            if "team" in params.validated_data:
-                agents = agents.filter(teams__id=params.validated_data["team"])
+            params = validated(AgentQuerySerializer, self.request.query_params)
+            if "team" in params:
+                agents = agents.filter(teams__id=params["team"])
         return agents

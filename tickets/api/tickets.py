@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from customers.identities import InvalidIdentityError
 from customers.models import Customer
 from customers.selectors import InvalidCursorError, customer_timeline
-from supportdesk.api.inputs import error_responses
+from supportdesk.api.inputs import MAX_ID, error_responses, validated
 from supportdesk.api.permissions import IsSupervisor
 from tickets.actions.calls import CallLogError, do_log_call
 from tickets.actions.handover import do_hand_over_ticket
@@ -60,12 +60,6 @@ def refused_as_invalid():
         raise serializers.ValidationError(
             {"non_field_errors": [sentence(exc)]}
         ) from exc
-
-
-def _parsed(serializer_class, data, **context):
-    serializer = serializer_class(data=data, context=context)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _query(request) -> dict:
@@ -110,7 +104,7 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     def _ticket_id(self) -> int:
         pk = self.kwargs["pk"]
-        if not (pk.isascii() and pk.isdigit()) or int(pk) > outputs.MAX_ID:
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > MAX_ID:
             raise NotFound("No such ticket.")
         return int(pk)
 
@@ -139,7 +133,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         responses={200: outputs.TicketPageSerializer, **error_responses(400, 404)},
     )
     def list(self, request):
-        query = _parsed(inputs.TicketListQuerySerializer, _query(request))
+        query = validated(inputs.TicketListQuerySerializer, _query(request))
         filters = QueueFilters(
             status=query.get("status", ""),
             channel=query.get("channel", ""),
@@ -184,7 +178,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         ticket = self.get_object()
-        query = _parsed(outputs.TimelineQuerySerializer, _query(request))
+        query = validated(outputs.TimelineQuerySerializer, _query(request))
         try:
             page = customer_timeline(
                 viewer=request.user,
@@ -221,7 +215,9 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.ReplyInputSerializer, request.data, ticket=ticket)
+        data = validated(
+            inputs.ReplyInputSerializer, request.data, context={"ticket": ticket}
+        )
         seen = data.get("seen_event_id")
         if seen is not None and (newer := newer_messages(ticket, seen)):
             return _stale_reply(seen, newer)
@@ -245,7 +241,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def template(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.TemplateInputSerializer, request.data)
+        data = validated(inputs.TemplateInputSerializer, request.data)
         with refused_as_invalid():
             event = do_send_template(
                 ticket=ticket,
@@ -266,7 +262,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.NoteInputSerializer, request.data)
+        data = validated(inputs.NoteInputSerializer, request.data)
         with refused_as_invalid():
             event = do_add_note(ticket=ticket, author=request.user, text=data["text"])
         return self._event_answer(event)
@@ -281,7 +277,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def calls(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(CallInputSerializer, request.data)
+        data = validated(CallInputSerializer, request.data)
         with refused_as_invalid():
             event = do_log_call(
                 author=request.user,
@@ -304,7 +300,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.StatusInputSerializer, request.data)
+        data = validated(inputs.StatusInputSerializer, request.data)
         with refused_as_invalid():
             do_change_status(ticket=ticket, status=data["status"], actor=request.user)
         return self._ticket_answer(ticket)
@@ -317,7 +313,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.PriorityInputSerializer, request.data)
+        data = validated(inputs.PriorityInputSerializer, request.data)
         with refused_as_invalid():
             do_change_priority(
                 ticket=ticket, priority=data["priority"], actor=request.user
@@ -334,7 +330,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         ticket = self.get_object()
-        wanted = _parsed(inputs.AssignInputSerializer, request.data)["assignee"]
+        wanted = validated(inputs.AssignInputSerializer, request.data)["assignee"]
         with refused_as_invalid():
             check_assign_ticket(ticket=ticket, assignee_id=wanted, actor=request.user)
         return self._ticket_answer(ticket)
@@ -354,7 +350,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self.get_object()
         if not IsSupervisor().has_permission(request, self):
             self.permission_denied(request, message=IsSupervisor.message)
-        data = _parsed(inputs.ReassignInputSerializer, request.data)
+        data = validated(inputs.ReassignInputSerializer, request.data)
         with refused_as_invalid():
             do_hand_over_ticket(
                 ticket=ticket,
@@ -373,7 +369,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         ticket = self.get_object()
-        data = _parsed(inputs.ResolveInputSerializer, request.data)
+        data = validated(inputs.ResolveInputSerializer, request.data)
         with refused_as_invalid():
             do_resolve_ticket(
                 ticket=ticket,

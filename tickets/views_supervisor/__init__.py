@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 
 def supervisor_required(view):
@@ -20,3 +21,7 @@ def supervisor_required(view):
         return view(request, *args, **kwargs)
 
     return login_required(check)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"

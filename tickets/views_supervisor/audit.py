@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from tickets.models import Agent, Team
 from tickets.supervision import InvalidCursorError, RouteChangeFilter, route_changes
-from tickets.views_supervisor import supervisor_required
+from tickets.views_supervisor import is_htmx, supervisor_required
 
 AUDIT_PAGE_SIZE = 50
 
@@ -79,6 +79,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "ticket_id": filters.ticket_id,
     }
-    if request.headers.get("HX-Request") == "true" and request.GET.get("cursor"):
+    if is_htmx(request) and request.GET.get("cursor"):
         return render(request, "supervisor/partials/audit_rows.html", context)
     return render(request, "supervisor/audit.html", context)

@@ -18,7 +18,7 @@ from tickets.actions.rules import (
 )
 from tickets.models import OPEN_STATUSES, Channel, RoutingRule, Team, Ticket
 from tickets.routing import RoutingFacts, decide
-from tickets.views_supervisor import supervisor_required
+from tickets.views_supervisor import is_htmx, supervisor_required
 
 ROUTABLE_CHANNELS = [c for c in Channel.choices if c[0] != Channel.INTERNAL]
 
@@ -111,13 +111,9 @@ def _rank(rule: RoutingRule) -> int:
     return RoutingRule.objects.filter(earlier).count() + 1
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _after_change(request: HttpRequest) -> HttpResponse:
     """htmx swaps in the fresh table; a plain form post goes back to the list."""
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(
             request,
             "supervisor/partials/rule_table.html",
@@ -156,7 +152,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         "decision": decision,
         "rank": _rank(decision.rule) if decision and decision.rule else None,
     }
-    if _is_htmx(request) and "channel" in request.GET:
+    if is_htmx(request) and "channel" in request.GET:
         return render(request, "supervisor/partials/try_result.html", context)
     context.update(rules=_rules(), teams=Team.objects.order_by("name"), form=form)
     return render(request, "supervisor/rules.html", context, status=status)
@@ -251,7 +247,7 @@ def rule_order(request: HttpRequest) -> HttpResponse:
         do_reorder_rules(rule_ids=rule_ids, actor=request.user)
     except (ValueError, RuleError):
         # A stale page (a rule added or removed meanwhile): show the real order.
-        if _is_htmx(request):
+        if is_htmx(request):
             return _after_change(request)
         return HttpResponse("the order must list every rule once", status=409)
     return _after_change(request)

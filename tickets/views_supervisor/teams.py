@@ -11,20 +11,16 @@ from tickets.actions.routing import RoutingError
 from tickets.actions.tickets import TicketActionError
 from tickets.models import Agent, Team, TeamMembership, Ticket
 from tickets.supervision import team_loads, team_queue
-from tickets.views_supervisor import supervisor_required
+from tickets.views_supervisor import is_htmx, supervisor_required
 
 QUEUE_PAGE_SIZE = 50
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 @supervisor_required
 def team_list(request: HttpRequest) -> HttpResponse:
     template = (
         "supervisor/partials/team_loads.html"
-        if _is_htmx(request)
+        if is_htmx(request)
         else "supervisor/teams.html"
     )
     return render(request, template, {"loads": team_loads()})
@@ -66,7 +62,7 @@ def _team_page(request, team: Team, *, error: str = "", status: int = 200):
         "reason": request.POST.get("reason", ""),
         "selected": {int(pk) for pk in request.POST.getlist("ticket") if pk.isdigit()},
     }
-    if _is_htmx(request) and request.method == "GET":
+    if is_htmx(request) and request.method == "GET":
         return render(request, "supervisor/partials/team_queue.html", context)
     return render(request, "supervisor/team.html", context, status=status)
 

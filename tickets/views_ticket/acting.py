@@ -1,6 +1,9 @@
 """The ticket page's actions: parse, check the ticket is the agent's, call one
 action, answer with the partials it changed."""
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
@@ -33,6 +36,7 @@ from tickets.views_ticket.forms import (
 from tickets.views_ticket.page import (
     HEADER,
     answer,
+    fresh_header_context,
     header_context,
     newer_messages,
     reply_context,
@@ -46,6 +50,21 @@ CALL_BOX = "tickets/partials/call_box.html"
 # A reply composed against an older ticket: shown the news, not sent.
 STALE = 409
 INVALID = 422
+
+# What `_perform` answers when the form or the action said no.
+REFUSED = object()
+
+
+def _perform(form: forms.Form, act: Callable, *, refusals=(TicketActionError,)):
+    """The action's result for a valid form; otherwise REFUSED, with the action's
+    reason added to the form's errors."""
+    if not form.is_valid():
+        return REFUSED
+    try:
+        return act(form.cleaned_data)
+    except refusals as exc:
+        form.add_error(None, sentence(exc))
+        return REFUSED
 
 
 @login_required
@@ -101,38 +120,35 @@ def send_template(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Outside a channel's reply window a pre-approved template can still go."""
     ticket = ticket_or_404(request, ticket_id)
     form = TemplateForm(request.POST)
-    error = ""
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            event = do_send_template(
-                ticket=ticket,
-                author=request.user,
-                template_name=data["template_name"],
-                language=data["language"],
-                parameters=data["parameters"],
-                channel=data["channel"],
-            )
-        except TicketActionError as exc:
-            error = sentence(exc)
-        else:
-            context = reply_context(
-                ticket,
-                channel=event.channel,
-                seen_event_id=event.pk,
-                notice=f"Template {data['template_name']} queued.",
-            )
-            return answer(
-                request, ticket, REPLY_BOX, context, header=True, timeline_changed=True
-            )
+    event = _perform(
+        form,
+        lambda data: do_send_template(
+            ticket=ticket,
+            author=request.user,
+            template_name=data["template_name"],
+            language=data["language"],
+            parameters=data["parameters"],
+            channel=data["channel"],
+        ),
+    )
+    if event is REFUSED:
+        context = reply_context(
+            ticket,
+            channel=request.POST.get("channel", ""),
+            offer_template=True,
+            template=request.POST,
+            template_errors=form_errors(form),
+        )
+        return answer(request, ticket, REPLY_BOX, context, status=INVALID)
     context = reply_context(
         ticket,
-        channel=request.POST.get("channel", ""),
-        offer_template=True,
-        template=request.POST,
-        template_errors=form_errors(form, error),
+        channel=event.channel,
+        seen_event_id=event.pk,
+        notice=f"Template {form.cleaned_data['template_name']} queued.",
     )
-    return answer(request, ticket, REPLY_BOX, context, status=INVALID)
+    return answer(
+        request, ticket, REPLY_BOX, context, header=True, timeline_changed=True
+    )
 
 
 @login_required
@@ -140,23 +156,19 @@ def send_template(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def add_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_or_404(request, ticket_id)
     form = NoteForm(request.POST)
-    error = ""
-    if form.is_valid():
-        try:
-            do_add_note(
-                ticket=ticket, author=request.user, text=form.cleaned_data["text"]
-            )
-        except TicketActionError as exc:
-            error = sentence(exc)
-        else:
-            context = {"ticket": ticket, "notice": "Note added."}
-            return answer(request, ticket, NOTE_BOX, context, timeline_changed=True)
-    context = {
-        "ticket": ticket,
-        "text": request.POST.get("text", ""),
-        "errors": form_errors(form, error),
-    }
-    return answer(request, ticket, NOTE_BOX, context, status=INVALID)
+    done = _perform(
+        form,
+        lambda data: do_add_note(ticket=ticket, author=request.user, text=data["text"]),
+    )
+    if done is REFUSED:
+        context = {
+            "ticket": ticket,
+            "text": request.POST.get("text", ""),
+            "errors": form_errors(form),
+        }
+        return answer(request, ticket, NOTE_BOX, context, status=INVALID)
+    context = {"ticket": ticket, "notice": "Note added."}
+    return answer(request, ticket, NOTE_BOX, context, timeline_changed=True)
 
 
 @login_required
@@ -164,48 +176,34 @@ def add_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def resolve(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_or_404(request, ticket_id)
     form = ResolveForm(request.POST)
-    error = ""
-    if form.is_valid():
-        try:
-            do_resolve_ticket(
-                ticket=ticket,
-                actor=request.user,
-                resolution_note=form.cleaned_data["resolution_note"],
-            )
-        except TicketActionError as exc:
-            error = sentence(exc)
-        else:
-            context = {"ticket": ticket, "notice": "Resolved."}
-            return answer(
-                request,
-                ticket,
-                RESOLVE_BOX,
-                context,
-                header=True,
-                timeline_changed=True,
-            )
-    context = {
-        "ticket": ticket,
-        "text": request.POST.get("resolution_note", ""),
-        "errors": form_errors(form, error),
-    }
-    return answer(request, ticket, RESOLVE_BOX, context, status=INVALID)
+    done = _perform(
+        form,
+        lambda data: do_resolve_ticket(
+            ticket=ticket,
+            actor=request.user,
+            resolution_note=data["resolution_note"],
+        ),
+    )
+    if done is REFUSED:
+        context = {
+            "ticket": ticket,
+            "text": request.POST.get("resolution_note", ""),
+            "errors": form_errors(form),
+        }
+        return answer(request, ticket, RESOLVE_BOX, context, status=INVALID)
+    context = {"ticket": ticket, "notice": "Resolved."}
+    return answer(
+        request, ticket, RESOLVE_BOX, context, header=True, timeline_changed=True
+    )
 
 
 def _change(request, ticket: Ticket, form, act) -> HttpResponse:
     """The header's controls: status, priority, assignee; `act` calls one action."""
-    error = ""
-    if form.is_valid():
-        try:
-            act(form.cleaned_data)
-        except TicketActionError as exc:
-            error = sentence(exc)
-        else:
-            fresh = Ticket.objects.select_related("customer", "team", "assignee")
-            context = header_context(fresh.get(pk=ticket.pk))
-            return answer(request, ticket, HEADER, context, timeline_changed=True)
-    context = header_context(ticket, errors=form_errors(form, error))
-    return answer(request, ticket, HEADER, context, status=INVALID)
+    if _perform(form, act) is REFUSED:
+        context = header_context(ticket, errors=form_errors(form))
+        return answer(request, ticket, HEADER, context, status=INVALID)
+    context = fresh_header_context(ticket)
+    return answer(request, ticket, HEADER, context, timeline_changed=True)
 
 
 @login_required
@@ -249,26 +247,25 @@ def assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def log_call(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_or_404(request, ticket_id)
     form = call_form(ticket, request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            event = do_log_call(
-                author=request.user,
-                direction=data["direction"],
-                number=data["number"],
-                duration_seconds=data["duration"],
-                outcome=data["outcome"],
-                note=data["note"],
-                ticket=ticket,
-            )
-        except (CallLogError, InvalidIdentityError) as exc:
-            form.add_error(None, sentence(exc))
-        else:
-            context = {
-                "ticket": ticket,
-                "call_form": call_form(ticket),
-                "notice": f"Call logged: {event.text.splitlines()[0]}",
-            }
-            return answer(request, ticket, CALL_BOX, context, timeline_changed=True)
-    context = {"ticket": ticket, "call_form": form}
-    return answer(request, ticket, CALL_BOX, context, status=INVALID)
+    event = _perform(
+        form,
+        lambda data: do_log_call(
+            author=request.user,
+            direction=data["direction"],
+            number=data["number"],
+            duration_seconds=data["duration"],
+            outcome=data["outcome"],
+            note=data["note"],
+            ticket=ticket,
+        ),
+        refusals=(CallLogError, InvalidIdentityError),
+    )
+    if event is REFUSED:
+        context = {"ticket": ticket, "call_form": form}
+        return answer(request, ticket, CALL_BOX, context, status=INVALID)
+    context = {
+        "ticket": ticket,
+        "call_form": call_form(ticket),
+        "notice": f"Call logged: {event.text.splitlines()[0]}",
+    }
+    return answer(request, ticket, CALL_BOX, context, timeline_changed=True)

@@ -37,6 +37,12 @@ def ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404("No such ticket") from None
 
 
+def fresh_header_context(ticket: Ticket, **context) -> dict:
+    """The header after a change: the ticket read again, as the action left it."""
+    fresh = Ticket.objects.select_related("customer", "team", "assignee")
+    return header_context(fresh.get(pk=ticket.pk), **context)
+
+
 def with_details(events):
     return events.select_related(
         "ticket", "ticket__team", "author", "sender_identity"
@@ -115,8 +121,7 @@ def answer(
         return redirect("ticket", ticket_id=ticket.pk)
     html = render_to_string(template, context, request=request)
     if header:
-        fresh = Ticket.objects.select_related("customer", "team", "assignee")
-        context = header_context(fresh.get(pk=ticket.pk), oob=True)
+        context = fresh_header_context(ticket, oob=True)
         html += render_to_string(HEADER, context, request=request)
     response = HttpResponse(html, status=status)
     if timeline_changed:

@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 
 from channels_app.models import ChatEntry, InboundRecord
 from tests.channels_app.widget.conftest import ticket_of
+from tickets.actions.ratings import MAX_COMMENT_CHARS
 from tickets.actions.tickets import do_change_status, do_resolve_ticket
 from tickets.models import Ticket, TicketRating, TimelineEvent
 
@@ -154,3 +155,29 @@ def test_a_visitor_cannot_rate_another_visitors_conversation(
 
     assert [error["error"] for error in errors] == ["not_found"] * 3
     assert not TicketRating.objects.exists()
+
+
+def test_a_rating_comment_over_the_limit_is_refused(widget, teams, tech_agent):
+    """A comment longer than a ticket's rating may hold gets a too_long error
+    the visitor can read; nothing is stored."""
+    widget.start(name="Ana")
+
+    async def scenario():
+        await widget.connect()
+        resolved = await _resolved_chat(widget, tech_agent)
+        await widget.send(
+            type="rate",
+            seq=resolved["seq"],
+            score=3,
+            comment="x" * (MAX_COMMENT_CHARS + 1),
+        )
+        error = await widget.receive_until("error")
+        await widget.close()
+        return error
+
+    error = async_to_sync(scenario)()
+
+    assert error["error"] == "too_long"
+    assert str(MAX_COMMENT_CHARS) in error["message"]
+    assert not TicketRating.objects.exists()
+    assert not InboundRecord.objects.filter(external_id__contains=":rating:").exists()

@@ -9,8 +9,8 @@ from tests.channels_app.widget.conftest import (
     desk_socket,
     ticket_of,
 )
-from tickets.actions.tickets import do_reply
-from tickets.models import TimelineEvent
+from tickets.actions.tickets import do_reply, do_resolve_ticket
+from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -180,3 +180,37 @@ def test_a_receipt_beyond_the_stream_counts_only_what_exists(widget, teams, tech
         )
     )
     assert statuses == {"One": "read", "Two": "sent"}
+
+
+def test_typing_after_a_resolved_chat_reaches_the_new_conversation(
+    widget, teams, tech_agent
+):
+    """The visitor typed on a chat since resolved, then wrote again: their typing
+    now reaches the agent watching the new ticket, not the resolved one."""
+    widget.start(name="Ana")
+
+    async def scenario():
+        first, first_desk = await _chat_with_agent_watching(widget, tech_agent)
+        await widget.send(type="typing", typing=True)
+        await desk_receive_until(first_desk, "visitor_typing")
+        await sync_to_async(do_resolve_ticket)(
+            ticket=first, actor=tech_agent, resolution_note="Done."
+        )
+        await widget.receive_until("entry")  # resolved
+        await widget.send(type="message", client_id="again", text="One more thing")
+        await widget.receive_until("entry")
+        second = await sync_to_async(
+            lambda: Ticket.objects.exclude(pk=first.pk).get(channel="chat")
+        )()
+        desk = await desk_socket(tech_agent)
+        await desk.send_json_to({"action": "watch_ticket", "ticket_id": second.pk})
+        await desk_receive_until(desk, "watching")
+        await widget.send(type="typing", typing=True)
+        typing = await desk_receive_until(desk, "visitor_typing")
+        for socket in (first_desk, desk):
+            await socket.disconnect()
+        await widget.close()
+        return second, typing
+
+    second, typing = async_to_sync(scenario)()
+    assert typing["ticket_id"] == second.pk

@@ -20,6 +20,7 @@ from django.test import override_settings
 
 from customers.models import Identity
 from supportdesk.api.permissions import TokenScope
+from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import ApiToken
 from supportdesk.webhooks import forget_subscriptions
 from tests.factories import AgentFactory, TeamFactory
@@ -107,11 +108,11 @@ def _build_desk(receiver: ProviderServer) -> Desk:
     }
     assert all(ids.values()), ids
     keys = {
-        "read": ApiToken.issue(user=sam, name="reports", scopes=["read"])[1],
-        "agent": ApiToken.issue(user=tom, name="crm", scopes=["read", "write"])[1],
-        "admin": ApiToken.issue(user=sam, name="config", scopes=["admin"])[1],
-        "burst": ApiToken.issue(user=tom, name="burst", scopes=["read", "write"])[1],
-        "spare": ApiToken.issue(user=tom, name="spare", scopes=["read"])[1],
+        "read": do_issue_api_token(user=sam, name="reports", scopes=["read"])[1],
+        "agent": do_issue_api_token(user=tom, name="crm", scopes=["read", "write"])[1],
+        "admin": do_issue_api_token(user=sam, name="config", scopes=["admin"])[1],
+        "burst": do_issue_api_token(user=tom, name="burst", scopes=["write"])[1],
+        "spare": do_issue_api_token(user=tom, name="spare", scopes=["read"])[1],
     }
     return Desk(
         ids={**ids, "tickets": own.pk},

@@ -19,7 +19,8 @@ from schemathesis.specs.openapi.checks import (
 
 from channels_app.models import InboundRecord
 from customers.models import MergeSuggestion
-from supportdesk.models import ApiToken, WebhookDelivery
+from supportdesk.api.tokens import do_issue_api_token
+from supportdesk.models import WebhookDelivery
 from supportdesk.webhooks import forget_subscriptions
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
@@ -76,10 +77,12 @@ def seeded(teams, supervisor, tech_agent, billing_agent, provider_server, settin
     assert InboundRecord.objects.filter(status="failed").exists()
     assert MergeSuggestion.objects.exists()
     assert WebhookDelivery.objects.exists()
-    _, agent_key = ApiToken.issue(
+    _, agent_key = do_issue_api_token(
         user=tech_agent, name="agent", scopes=["read", "write"]
     )
-    _, supervisor_key = ApiToken.issue(user=supervisor, name="sup", scopes=["admin"])
+    _, supervisor_key = do_issue_api_token(
+        user=supervisor, name="sup", scopes=["admin"]
+    )
     return {"agent": agent_key, "supervisor": supervisor_key}
 
 

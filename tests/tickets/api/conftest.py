@@ -4,6 +4,7 @@ token of a given scope."""
 import pytest
 from rest_framework.test import APIClient
 
+from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import ApiToken
 from tests.factories import RoutingRuleFactory
 from tests.helpers import deliver, message
@@ -23,7 +24,7 @@ def api_client():
     """api_client(user, "read") is a client sending that user's new token."""
 
     def make(user, *scopes: str) -> APIClient:
-        _, key = ApiToken.issue(
+        _, key = do_issue_api_token(
             user=user, name="test", scopes=list(scopes) or [ApiToken.Scope.WRITE]
         )
         client = APIClient()
