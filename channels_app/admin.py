@@ -7,11 +7,11 @@ from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils.html import format_html
 
-from channels_app.adapters import get_webhook_adapter
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord, Inbox
 from channels_app.widget.origins import normalise_origin
 from supportdesk.admin import ReadOnlyAdmin
+from supportdesk.registry import get_webhook_adapter
 
 
 @admin.register(InboundRecord)

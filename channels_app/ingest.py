@@ -16,8 +16,16 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from channels_app.adapters import get_adapter
-from channels_app.inbound import (
+from channels_app.models import InboundRecord, Inbox
+from customers.actions import do_resolve_sender
+from supportdesk.oncommit import enqueue_on_commit, run_on_commit
+from supportdesk.registry import get_adapter
+from supportdesk.sanitize import html_to_text, sanitize_html
+from tickets.actions.calls import do_attach_call_recording
+from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
+from tickets.actions.ratings import do_rate_ticket
+from tickets.actions.timeline import do_append_system_event, publish_event
+from tickets.inbound import (
     CallRecording,
     ConversationRating,
     DeliveryUpdate,
@@ -26,14 +34,6 @@ from channels_app.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from channels_app.models import InboundRecord, Inbox
-from customers.actions import do_resolve_sender
-from supportdesk.oncommit import enqueue_on_commit, run_on_commit
-from supportdesk.sanitize import html_to_text, sanitize_html
-from tickets.actions.calls import do_attach_call_recording
-from tickets.actions.delivery import do_apply_delivery_update, do_apply_revision
-from tickets.actions.ratings import do_rate_ticket
-from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import (
     OPEN_STATUSES,
     Attachment,

@@ -12,9 +12,10 @@ from django.http import (
 )
 from django.views.decorators.csrf import csrf_exempt
 
-from channels_app.adapters import SignatureError, get_webhook_adapter
+from channels_app.adapters.base import SignatureError
 from channels_app.ingest import receive_inbound
 from channels_app.models import Inbox
+from supportdesk.registry import get_webhook_adapter
 
 logger = logging.getLogger(__name__)
 

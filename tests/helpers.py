@@ -4,9 +4,9 @@ import itertools
 
 from django.test import TestCase
 
-from channels_app.inbound import IdentityClaim, InboundMessage
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
+from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Ticket, TimelineEvent
 
 _ids = itertools.count(1)

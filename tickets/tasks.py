@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from channels_app.adapters import DeliveryRefusedError, OutboundMessage, get_adapter
+from supportdesk.registry import get_adapter
 from tickets.actions.delivery import (
     do_record_send_attempt,
     do_record_send_failure,
@@ -16,6 +16,7 @@ from tickets.actions.delivery import (
 )
 from tickets.actions.routing import do_route_ticket
 from tickets.models import Ticket, TimelineEvent
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 logger = logging.getLogger(__name__)
 

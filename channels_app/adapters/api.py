@@ -1,7 +1,7 @@
 import json
 
 from channels_app.adapters.base import ChannelAdapter
-from channels_app.inbound import InboundError, InboundMessage
+from tickets.inbound import InboundError, InboundMessage
 
 
 class ApiAdapter(ChannelAdapter):

@@ -18,13 +18,13 @@ from datetime import datetime
 
 from django.conf import settings
 
-from channels_app.adapters.base import (
-    ChannelAdapter,
-    DeliveryRefusedError,
-    OutboundMessage,
-)
+from channels_app.adapters.base import ChannelAdapter
 from channels_app.email.headers import clean_text
-from channels_app.inbound import (
+from channels_app.models import ChatEntry, ChatVisitor
+from channels_app.widget import entries
+from channels_app.widget.agents import visitor_of_ticket
+from channels_app.widget.presence import visitor_online
+from tickets.inbound import (
     ConversationRating,
     DeliveryUpdate,
     IdentityClaim,
@@ -33,10 +33,7 @@ from channels_app.inbound import (
     InboundMessage,
     UnsupportedEventError,
 )
-from channels_app.models import ChatEntry, ChatVisitor
-from channels_app.widget import entries
-from channels_app.widget.agents import visitor_of_ticket
-from channels_app.widget.presence import visitor_online
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -226,7 +223,7 @@ class ChatAdapter(ChannelAdapter):
         return f"{visitor.public_id.hex}:out:{message.event_id}"
 
     def _email_copy(self, message: OutboundMessage, visitor, event) -> None:
-        from channels_app.adapters import get_adapter
+        from supportdesk.registry import get_adapter
 
         copy = OutboundMessage(
             event_id=message.event_id,

@@ -4,9 +4,10 @@ Whatever door a mail came through, parse() turns the stored raw message into one
 InboundMessage.
 """
 
-from channels_app.adapters.base import ChannelAdapter, OutboundMessage
+from channels_app.adapters.base import ChannelAdapter
 from channels_app.email.send import send_mail_message
-from channels_app.inbound import InboundMessage
+from tickets.inbound import InboundMessage
+from tickets.outbound import OutboundMessage
 
 
 class EmailAdapter(ChannelAdapter):

@@ -1,7 +1,7 @@
 import uuid
 
 from channels_app.adapters.api import ApiAdapter
-from channels_app.adapters.base import OutboundMessage
+from tickets.outbound import OutboundMessage
 
 # Every message "sent" through a memory adapter, for tests to inspect.
 outbox: list[OutboundMessage] = []

@@ -13,7 +13,7 @@ ticket.
 
 from django.db.models import QuerySet
 
-from channels_app.adapters.base import DeliveryRefusedError, InboundItem
+from channels_app.adapters.base import InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
     ParsedBatch,
@@ -25,15 +25,6 @@ from channels_app.adapters.meta import (
     quoted_message,
     raise_for_send,
 )
-from channels_app.inbound import (
-    DeliveryUpdate,
-    IdentityClaim,
-    InboundAttachment,
-    InboundError,
-    InboundMessage,
-    MessageRevision,
-    UnsupportedEventError,
-)
 from channels_app.meta_graph import (
     GraphClient,
     GraphError,
@@ -42,7 +33,17 @@ from channels_app.meta_graph import (
     media_file_name,
     media_url_allowed,
 )
+from tickets.inbound import (
+    DeliveryUpdate,
+    IdentityClaim,
+    InboundAttachment,
+    InboundError,
+    InboundMessage,
+    MessageRevision,
+    UnsupportedEventError,
+)
 from tickets.models import TimelineEvent
+from tickets.outbound import DeliveryRefusedError
 
 # The Send API's metadata on the desk's replies, echoed back with them.
 DESK_ECHO_PREFIX = "desk-event:"

@@ -9,17 +9,13 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 
-from channels_app.adapters.base import (
-    ChannelAdapter,
-    DeliveryRefusedError,
-    InboundItem,
-    SignatureError,
-)
+from channels_app.adapters.base import ChannelAdapter, InboundItem, SignatureError
 from channels_app.adapters.provider_http import inbox_for_sending
-from channels_app.inbound import InboundError, InboundMessage, UnsupportedEventError
 from channels_app.meta_graph import GraphError
 from channels_app.models import Inbox
+from tickets.inbound import InboundError, InboundMessage, UnsupportedEventError
 from tickets.models import TimelineEvent
+from tickets.outbound import DeliveryRefusedError
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 

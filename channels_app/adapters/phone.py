@@ -4,8 +4,9 @@ The words a call gets on the timeline are written here, so a call an agent logs
 and one Twilio reports read alike.
 """
 
-from channels_app.adapters.base import ChannelAdapter, DeliveryRefusedError
-from channels_app.inbound import UnsupportedEventError
+from channels_app.adapters.base import ChannelAdapter
+from tickets.inbound import UnsupportedEventError
+from tickets.outbound import DeliveryRefusedError
 
 DIRECTIONS = ("inbound", "outbound")
 OUTCOMES = ("answered", "missed", "voicemail", "busy", "failed")

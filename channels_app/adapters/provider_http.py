@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from channels_app.adapters.base import DeliveryRefusedError
+from tickets.outbound import DeliveryRefusedError
 
 _CHUNK_BYTES = 64 * 1024
 

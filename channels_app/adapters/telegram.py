@@ -15,12 +15,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import HttpRequest
 
-from channels_app.adapters.base import (
-    ChannelAdapter,
-    DeliveryRefusedError,
-    OutboundMessage,
-    SignatureError,
-)
+from channels_app.adapters.base import ChannelAdapter, SignatureError
 from channels_app.adapters.provider_http import (
     MediaRefusedError,
     ProviderError,
@@ -31,7 +26,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
-from channels_app.inbound import (
+from tickets.inbound import (
     IdentityClaim,
     InboundAttachment,
     InboundError,
@@ -39,6 +34,7 @@ from channels_app.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # sendMessage takes at most this many characters; longer replies go in parts.

@@ -16,12 +16,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
-from channels_app.adapters.base import (
-    ChannelAdapter,
-    DeliveryRefusedError,
-    OutboundMessage,
-    SignatureError,
-)
+from channels_app.adapters.base import ChannelAdapter, SignatureError
 from channels_app.adapters.provider_http import (
     MediaRefusedError,
     ProviderError,
@@ -30,7 +25,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
-from channels_app.inbound import (
+from tickets.inbound import (
     DeliveryUpdate,
     IdentityClaim,
     InboundAttachment,
@@ -38,6 +33,7 @@ from channels_app.inbound import (
     InboundMessage,
     UnsupportedEventError,
 )
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'

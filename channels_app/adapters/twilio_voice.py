@@ -13,16 +13,16 @@ from email.utils import parsedate_to_datetime
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
-from channels_app.adapters.base import DeliveryRefusedError, OutboundMessage
 from channels_app.adapters.phone import call_summary
 from channels_app.adapters.twilio import TwilioWebhookAdapter, form_fields
-from channels_app.inbound import (
+from tickets.inbound import (
     CallRecording,
     IdentityClaim,
     InboundError,
     InboundMessage,
     UnsupportedEventError,
 )
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 # Final call statuses and what they mean for the caller.
 _OUTCOMES = {

@@ -9,7 +9,7 @@ metadata of the messages it came with. A webhook with nothing the desk handles
 raises UnsupportedEventError, so its record is kept and marked unsupported.
 """
 
-from channels_app.adapters.base import DeliveryRefusedError, InboundItem
+from channels_app.adapters.base import InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
     ParsedBatch,
@@ -25,7 +25,14 @@ from channels_app.adapters.whatsapp_content import (
     edited_text,
     render,
 )
-from channels_app.inbound import (
+from channels_app.meta_graph import (
+    GraphClient,
+    GraphError,
+    MediaRefusedError,
+    media_file_name,
+)
+from customers.identities import InvalidIdentityError, normalise_identity
+from tickets.inbound import (
     DeliveryUpdate,
     IdentityClaim,
     InboundAttachment,
@@ -34,14 +41,8 @@ from channels_app.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from channels_app.meta_graph import (
-    GraphClient,
-    GraphError,
-    MediaRefusedError,
-    media_file_name,
-)
-from customers.identities import InvalidIdentityError, normalise_identity
 from tickets.models import TimelineEvent
+from tickets.outbound import DeliveryRefusedError
 
 CHANNEL = "whatsapp"
 MAX_TEXT_CHARS = 4096

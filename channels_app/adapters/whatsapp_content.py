@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from channels_app.adapters.meta import as_dict, as_list, describe_quoted, quoted_message
-from channels_app.inbound import IdentityClaim, InboundAttachment
+from tickets.inbound import IdentityClaim, InboundAttachment
 
 CHANNEL = "whatsapp"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")

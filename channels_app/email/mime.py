@@ -9,7 +9,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from channels_app.email.headers import clean_text, decode_bytes, decode_words
-from channels_app.inbound import InboundAttachment
+from tickets.inbound import InboundAttachment
 
 # Deeper nesting than any mail client writes: beyond it parts are not opened.
 MAX_DEPTH = 40

@@ -28,8 +28,8 @@ from channels_app.email.headers import (
 )
 from channels_app.email.quotes import html_reply_text, split_reply
 from channels_app.email.tokens import ticket_from_addresses
-from channels_app.inbound import IdentityClaim, InboundMessage
 from supportdesk.sanitize import sanitize_html
+from tickets.inbound import IdentityClaim, InboundMessage
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from channels_app.adapters.base import DeliveryRefusedError, OutboundMessage
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 # "Re:" as mail clients write it in various languages, with a count or without.
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|antw|odp)(\[\d+\])?\s*:", re.IGNORECASE)

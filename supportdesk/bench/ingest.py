@@ -16,7 +16,6 @@ from pathlib import Path
 from django.db.models import Count
 from django.utils import timezone
 
-from channels_app.inbound import IdentityClaim, InboundMessage
 from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from customers.identities import InvalidIdentityError, normalise_phone
@@ -24,6 +23,7 @@ from customers.models import Identity
 from supportdesk.bench.processes import BenchWorkerError, LoggedProcess
 from supportdesk.bench.report import Report
 from supportdesk.celery import app
+from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Ticket
 
 # Channel → the identity kind its sender arrives with.

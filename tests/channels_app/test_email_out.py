@@ -8,14 +8,15 @@ from email.utils import formatdate
 import pytest
 from django.test import TestCase
 
-from channels_app.adapters import OutboundMessage, get_adapter
 from channels_app.email.send import reply_subject, thread_ids
 from channels_app.ingest import process_inbound, receive_inbound
 from channels_app.models import InboundRecord, Inbox
+from supportdesk.registry import get_adapter
 from tests.helpers import deliver, message
 from tests.smtp_server import SmtpServer, free_port, use_smtp
 from tickets.actions.tickets import do_reply
 from tickets.models import Ticket, TimelineEvent
+from tickets.outbound import OutboundMessage
 from tickets.tasks import send_outbound
 
 pytestmark = pytest.mark.django_db

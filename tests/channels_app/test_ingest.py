@@ -7,7 +7,6 @@ from django.db import OperationalError, connection
 from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from channels_app.inbound import InboundAttachment, InboundMessage
 from channels_app.ingest import (
     PayloadTooLargeError,
     ingest,
@@ -18,6 +17,7 @@ from channels_app.models import InboundRecord
 from customers.models import Customer, Identity
 from tests.helpers import deliver, message
 from tickets import tasks
+from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import Attachment, Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,11 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from channels_app.adapters.api import ApiAdapter
-from channels_app.inbound import UnsupportedEventError
 from channels_app.ingest import receive_inbound, submit_message
 from channels_app.management.commands.replay_inbound import Command
 from channels_app.models import InboundRecord
 from tests.helpers import deliver, message
+from tickets.inbound import UnsupportedEventError
 from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 
-from channels_app.adapters import get_webhook_adapter
 from channels_app.models import InboundRecord, Inbox
+from supportdesk.registry import get_webhook_adapter
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from channels_app.inbound import InboundAttachment
 from customers.export import customer_export, write_export
 from customers.models import Identity
 from tests.helpers import deliver, message
+from tickets.inbound import InboundAttachment
 from tickets.models import Attachment, TimelineEvent
 
 pytestmark = pytest.mark.django_db

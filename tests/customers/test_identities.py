@@ -1,7 +1,6 @@
 import pytest
 from django.test import TestCase, override_settings
 
-from channels_app.inbound import IdentityClaim
 from customers.actions import do_resolve_sender
 from customers.identities import (
     InvalidIdentityError,
@@ -10,6 +9,7 @@ from customers.identities import (
 )
 from customers.models import Customer, Identity, MergeSuggestion
 from supportdesk import events
+from tickets.inbound import IdentityClaim
 
 
 def claims(*pairs: tuple[str, str]) -> tuple[IdentityClaim, ...]:

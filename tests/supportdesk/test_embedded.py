@@ -25,7 +25,7 @@ START_TIMEOUT_SECONDS = 30
 # the real door, so the page has a routed ticket to show.
 SETUP = """
 import json
-from channels_app.inbound import IdentityClaim, InboundMessage
+from tickets.inbound import IdentityClaim, InboundMessage
 from channels_app.ingest import submit_message
 from tickets.models import Agent, Team, TimelineEvent
 

@@ -10,10 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from channels_app.inbound import InboundAttachment
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tickets.actions.tickets import do_resolve_ticket
+from tickets.inbound import InboundAttachment
 from tickets.models import Ticket, TicketStatus, TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.adapters.phone import DIRECTIONS, OUTCOMES, call_summary
-from channels_app.inbound import CallRecording, IdentityClaim, InboundError
 from customers.actions import do_resolve_sender
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
 from tickets.actions.timeline import publish_event
+from tickets.inbound import CallRecording, IdentityClaim, InboundError
 from tickets.models import (
     OPEN_STATUSES,
     Channel,

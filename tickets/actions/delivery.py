@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.inbound import DeliveryUpdate, MessageRevision
 from tickets.actions.timeline import publish_event
+from tickets.inbound import DeliveryUpdate, MessageRevision
 from tickets.models import TimelineEvent
 
 Delivery = TimelineEvent.Delivery

@@ -3,10 +3,10 @@
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.adapters import UnknownChannelError, get_adapter
 from channels_app.windows import reply_window_refusal
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit, run_on_commit
+from supportdesk.registry import UnknownChannelError, get_adapter
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent

@@ -5,8 +5,8 @@ message names both. External ids are fixed, so the same history is recognised on
 every run; phone numbers are ones the phone library accepts as valid.
 """
 
-from channels_app.inbound import InboundAttachment
 from tickets.demo.playback import Script
+from tickets.inbound import InboundAttachment
 
 
 def write_new_customers(script: Script) -> None:

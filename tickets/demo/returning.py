@@ -3,8 +3,8 @@
 External ids are fixed, so the same history is recognised on every run.
 """
 
-from channels_app.inbound import InboundAttachment
 from tickets.demo.playback import Script
+from tickets.inbound import InboundAttachment
 
 
 def write_returning_customers(script: Script) -> None:

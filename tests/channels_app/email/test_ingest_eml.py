@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from channels_app.adapters.email import EmailAdapter
-from channels_app.inbound import InboundError
 from channels_app.models import InboundRecord, Inbox
 from tests.channels_app.email.mail_support import new_mail
+from tickets.inbound import InboundError
 from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db

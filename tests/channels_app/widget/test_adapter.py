@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.test import TestCase, override_settings
 
 from channels_app.adapters.chat import ChatAdapter
-from channels_app.inbound import DeliveryUpdate
 from channels_app.ingest import process_inbound, receive_inbound
 from channels_app.models import ChatEntry, InboundRecord
 from channels_app.widget import door
@@ -21,6 +20,7 @@ from tickets.actions.tickets import (
     do_reply,
     do_resolve_ticket,
 )
+from tickets.inbound import DeliveryUpdate
 from tickets.models import TicketRating, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)

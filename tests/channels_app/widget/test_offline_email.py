@@ -9,12 +9,12 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core import mail
 from django.utils import timezone
 
-from channels_app.adapters.base import DeliveryRefusedError
 from channels_app.email.tokens import ticket_from_addresses
 from tests.channels_app.email.mail_support import event_of, new_mail, receive_mail
 from tests.channels_app.widget.conftest import desk_socket, ticket_of
 from tickets.actions.tickets import do_reply
 from tickets.models import Agent, TimelineEvent
+from tickets.outbound import DeliveryRefusedError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
