@@ -6,8 +6,8 @@ from html import unescape
 import pytest
 from django.test import Client
 
+from channels_app.demo.inboxes import ensure_demo_inboxes
 from channels_app.models import ChatVisitor, Inbox
-from tickets.demo.inboxes import ensure_demo_inboxes
 
 pytestmark = pytest.mark.django_db
 

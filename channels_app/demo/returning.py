@@ -3,7 +3,7 @@
 External ids are fixed, so the same history is recognised on every run.
 """
 
-from tickets.demo.playback import Script
+from channels_app.demo.playback import Script
 from tickets.inbound import InboundAttachment
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from tickets.demo.desk import LOGINS, DemoLogin, ensure_desk
-from tickets.demo.inboxes import ensure_demo_inboxes
-from tickets.demo.newcomers import write_new_customers
-from tickets.demo.playback import DemoError, Script
-from tickets.demo.returning import write_returning_customers
+from channels_app.demo.desk import LOGINS, DemoLogin, ensure_desk
+from channels_app.demo.inboxes import ensure_demo_inboxes
+from channels_app.demo.newcomers import write_new_customers
+from channels_app.demo.playback import DemoError, Script
+from channels_app.demo.returning import write_returning_customers
 
 __all__ = ["LOGINS", "DemoError", "DemoLogin", "SeedResult", "seed_demo"]
 

@@ -8,10 +8,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from channels_app.demo import LOGINS
 from channels_app.models import InboundRecord, Inbox
 from customers.models import Customer, Identity, MergeSuggestion
 from tests.smtp_server import free_port, use_smtp
-from tickets.demo import LOGINS
 from tickets.models import Agent, RouteChange, Team, Ticket, TicketStatus, TimelineEvent
 
 

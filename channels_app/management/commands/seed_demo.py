@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.demo import LOGINS, DemoError, seed_demo
+from channels_app.demo import LOGINS, DemoError, seed_demo
 
 
 class Command(BaseCommand):

@@ -17,6 +17,7 @@ from unittest import mock
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app.demo.desk import DemoDesk
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
 from customers.actions import do_update_customer_profile
@@ -28,7 +29,6 @@ from tickets.actions.tickets import (
     do_reply,
     do_resolve_ticket,
 )
-from tickets.demo.desk import DemoDesk
 from tickets.inbound import IdentityClaim, InboundAttachment, InboundMessage
 from tickets.models import Channel, Ticket, TimelineEvent
 

@@ -4,8 +4,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from channels_app.demo.inboxes import DEMO_INBOXES
 from channels_app.models import InboundRecord, Inbox
-from tickets.demo.inboxes import DEMO_INBOXES
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ message names both. External ids are fixed, so the same history is recognised on
 every run; phone numbers are ones the phone library accepts as valid.
 """
 
-from tickets.demo.playback import Script
+from channels_app.demo.playback import Script
 from tickets.inbound import InboundAttachment
 
 
