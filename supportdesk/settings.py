@@ -10,8 +10,6 @@ from pathlib import Path
 
 import environ
 
-from supportdesk.api.overview import API_DESCRIPTION
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -384,7 +382,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Support desk API",
-    "DESCRIPTION": API_DESCRIPTION,
+    # The description is docs/api.md, put in when the schema is built.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "supportdesk.api.overview.describe_api",
+    ],
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI's scripts come from the desk's own static files, not a CDN.
