@@ -1,7 +1,7 @@
 """One customer's data as a JSON document: profile, identities, tickets, timeline.
 
 A read, not an action: nothing is written. The document's shape is described in
-the README (Customer export schema); change SCHEMA_VERSION with any change to it.
+docs/export-schema.md; change SCHEMA_VERSION with any change to it.
 
 Events are streamed, so a customer with a long history never sits in memory at
 once, and the whole export costs five queries however long that history is: the

@@ -6,7 +6,7 @@ the server decides from it the one group the socket joins: the visitor's own.
 
 Client messages: hello, message, typing, receipt, rate, history, ping.
 Server messages: ready, entry, synced, history, ack, typing, read, pong, error.
-The full contract, with every field, is in the README's "Chat widget" section.
+The full contract, with every field, is in docs/widget.md ("The widget's socket").
 """
 
 import asyncio

@@ -1,7 +1,7 @@
 """The names of the events an endpoint can subscribe to, and what each means.
 
 They are the desk's public contract with receivers: a name, once published, keeps
-its meaning. The README documents the payload of each.
+its meaning. docs/webhooks.md documents the payload of each.
 """
 
 TICKET_CREATED = "ticket.created"

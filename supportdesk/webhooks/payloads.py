@@ -1,7 +1,7 @@
 """What each webhook event says, built from the rows as the change left them.
 
 Every payload is {"event", "occurred_at", "data": {...}}; the delivery adds its own
-"id". The README lists the fields of each event.
+"id". docs/webhooks.md lists the fields of each event.
 """
 
 from django.conf import settings

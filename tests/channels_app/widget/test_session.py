@@ -260,7 +260,7 @@ def test_an_unknown_or_disabled_inbox_has_no_session(widget, chat_inbox):
 @pytest.mark.django_db
 def test_a_host_site_following_the_documented_recipe_is_verified(widget):
     """hex HMAC-SHA256 of "<ts>.<user id>" keyed by the inbox's identity secret,
-    as the README tells host sites, signs a customer in."""
+    as docs/widget.md tells host sites, signs a customer in."""
     ts = int(time.time())
     digest = hmac.new(SECRET.encode(), f"{ts}.user-42".encode(), hashlib.sha256)
 
