@@ -16,7 +16,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_app.adapters.phone import DIRECTIONS, OUTCOMES
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Customer
 from customers.selectors import customer_for_agent, customers_visible_to
@@ -27,6 +26,7 @@ from tickets.actions.calls import (
     CallLogError,
     do_log_call,
 )
+from tickets.calls import DIRECTIONS, OUTCOMES
 from tickets.models import Ticket, TimelineEvent
 from tickets.selectors import ticket_for_agent
 

@@ -13,8 +13,9 @@ from email.utils import parsedate_to_datetime
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
-from channels_app.adapters.phone import call_summary
+from channels_app.adapters.base import PHONE_IDENTITY
 from channels_app.adapters.twilio import TwilioWebhookAdapter, form_fields
+from tickets.calls import call_summary
 from tickets.inbound import (
     CallRecording,
     IdentityClaim,
@@ -51,6 +52,12 @@ def _when(value: str | None):
 
 class TwilioVoiceAdapter(TwilioWebhookAdapter):
     key = "twilio-voice"
+    label = "Voice (Twilio)"
+    channel = "phone"
+    channel_label = "Phone"
+    identity_kinds = (PHONE_IDENTITY,)
+    offers_replies = False
+    config_fields = ("account_sid",)
 
     def delivery_id(self, request: HttpRequest, body: bytes) -> str:
         try:

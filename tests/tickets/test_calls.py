@@ -2,7 +2,7 @@ import pytest
 from django.test import Client, TestCase
 from rest_framework.test import APIClient
 
-from channels_app.adapters.phone import call_summary, format_duration
+from tickets.calls import call_summary, format_duration
 from customers.identities import InvalidIdentityError
 from customers.models import Customer, Identity, MergeSuggestion
 from tests.helpers import deliver, message

@@ -7,19 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.adapters.phone import DIRECTIONS, OUTCOMES, call_summary
-from customers.actions import do_resolve_sender
-from supportdesk import events
-from supportdesk.oncommit import enqueue_on_commit, publish_on_commit
+from customers.identities import normalise_phone
+from tickets.actions.inbound import Logged, do_record_inbound
 from tickets.actions.timeline import publish_event
-from tickets.inbound import CallRecording, IdentityClaim, InboundError
-from tickets.models import (
-    OPEN_STATUSES,
-    Channel,
-    Ticket,
-    TicketStatus,
-    TimelineEvent,
-)
+from tickets.calls import DIRECTIONS, OUTCOMES, call_summary
+from tickets.inbound import CallRecording, IdentityClaim, InboundError, InboundMessage
+from tickets.models import Channel, Ticket, TimelineEvent
 
 # A call longer than a day is a typing slip.
 MAX_CALL_SECONDS = 24 * 3600
@@ -53,35 +46,6 @@ def _claims(number: str, owner) -> list[IdentityClaim]:
     return claims
 
 
-def _open_phone_ticket(customer, *, direction: str, number: str, at) -> Ticket:
-    """The customer's open phone ticket, or a new one routed like any other."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",), no_key=True)
-        .filter(customer=customer, channel=Channel.PHONE, status__in=OPEN_STATUSES)
-        .order_by("-last_message_at", "-id")
-        .first()
-    )
-    if ticket is not None:
-        return ticket
-    from tickets.tasks import route_ticket
-
-    subject = f"Call from {number}" if direction == "inbound" else f"Call to {number}"
-    ticket = Ticket.objects.create(
-        customer=customer, channel=Channel.PHONE, subject=subject, last_message_at=at
-    )
-    publish_on_commit(
-        {
-            "type": events.TICKET_CREATED,
-            "ticket_id": ticket.pk,
-            "customer_id": customer.pk,
-            "channel": ticket.channel,
-        },
-        events.ticket_groups(ticket),
-    )
-    enqueue_on_commit(route_ticket, ticket.pk)
-    return ticket
-
-
 @transaction.atomic
 def do_log_call(
     *,
@@ -105,57 +69,39 @@ def do_log_call(
     note = note.strip()
     _check(direction, outcome, duration_seconds, note)
     owner = ticket.customer if ticket is not None else customer
-    sender = do_resolve_sender(claims=_claims(number, owner))
-    customer = owner or sender.customer
-    at = occurred_at or timezone.now()
-    if ticket is None:
-        ticket = _open_phone_ticket(
-            customer, direction=direction, number=sender.identity.value, at=at
-        )
-    else:
-        ticket = Ticket.objects.select_for_update(of=("self",), no_key=True).get(
-            pk=ticket.pk
-        )
+    number = normalise_phone(number)
     summary = call_summary(
         direction=direction, outcome=outcome, duration_seconds=duration_seconds
     )
-    event = TimelineEvent.objects.create(
-        customer=customer,
-        ticket=ticket,
+    message = InboundMessage(
         channel=Channel.PHONE,
-        kind=TimelineEvent.Kind.CALL,
-        author=author,
-        sender_identity=sender.identity,
+        external_id="",
+        event_kind="call",
+        identities=tuple(_claims(number, owner)),
         sender_name=author.get_full_name() or author.username,
-        subject=ticket.subject,
+        subject=f"Call from {number}"
+        if direction == "inbound"
+        else f"Call to {number}",
         text="\n\n".join(filter(None, [summary, note])),
         metadata={
             "source": "agent",
             "direction": direction,
-            "number": sender.identity.value,
+            "number": number,
             "duration_seconds": duration_seconds,
             "outcome": outcome,
             "note": note,
         },
-        occurred_at=at,
+        occurred_at=occurred_at or timezone.now(),
     )
-    _touch(ticket, at, answered=outcome == "answered")
-    publish_event(event)
-    return event
-
-
-def _touch(ticket: Ticket, at, *, answered: bool) -> None:
-    fields = ["last_message_at", "updated_at"]
-    ticket.last_message_at = max(filter(None, [ticket.last_message_at, at]))
-    if answered:
-        # Talking to the customer answers them, as a reply would.
-        if ticket.first_response_at is None:
-            ticket.first_response_at = at
-            fields.append("first_response_at")
-        if ticket.status == TicketStatus.NEW:
-            ticket.status = TicketStatus.OPEN
-            fields.append("status")
-    ticket.save(update_fields=fields)
+    return do_record_inbound(
+        message=message,
+        logged=Logged(
+            author=author,
+            ticket=ticket,
+            customer=owner,
+            answers_customer=outcome == "answered",
+        ),
+    )
 
 
 @transaction.atomic

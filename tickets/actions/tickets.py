@@ -3,25 +3,18 @@
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.windows import reply_window_refusal
 from supportdesk import events
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit, run_on_commit
-from supportdesk.registry import UnknownChannelError, get_adapter
+from supportdesk.registry import (
+    UnknownChannelError,
+    recipient_kinds,
+    reply_adapter,
+    sending_adapter,
+)
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
-from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent
-
-# The identity kinds a reply on each channel can go to, best first.
-RECIPIENT_KINDS = {
-    Channel.EMAIL: ("email",),
-    Channel.WHATSAPP: ("whatsapp",),
-    Channel.SMS: ("sms", "phone"),
-    Channel.PHONE: ("phone",),
-    Channel.MESSENGER: ("messenger",),
-    Channel.INSTAGRAM: ("instagram",),
-    Channel.TELEGRAM: ("telegram",),
-    Channel.CHAT: ("web",),
-}
+from tickets.models import Ticket, TicketStatus, TimelineEvent
+from tickets.windows import reply_window_refusal
 
 
 class TicketActionError(ValueError):
@@ -37,8 +30,9 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 def channel_adapter(channel: str):
+    """The adapter of a timeline channel, or None for the desk's own."""
     try:
-        return get_adapter(channel)
+        return reply_adapter(channel)
     except UnknownChannelError:
         return None
 
@@ -52,8 +46,14 @@ def publish_ticket_update(ticket: Ticket, **fields) -> None:
 
 @transaction.atomic
 def do_change_status(
-    *, ticket: Ticket, status: str, actor=None, resolution_note: str = ""
+    *,
+    ticket: Ticket,
+    status: str,
+    actor=None,
+    resolution_note: str = "",
+    reason: str = "",
 ) -> Ticket:
+    """Move a ticket to another status; `reason` says why when no agent did."""
     if status not in TicketStatus.values:
         raise TicketActionError(f"unknown status {status!r}")
     ticket = _locked(ticket)
@@ -70,7 +70,7 @@ def do_change_status(
         ticket.resolved_at = timezone.now()
         fields += ["resolution_note", "resolved_at"]
     ticket.save(update_fields=fields)
-    text = f"Status {previous} → {status}."
+    text = f"Status {previous} → {status}" + (f": {reason}." if reason else ".")
     if note:
         text += f" Resolution: {note}"
     do_append_system_event(
@@ -156,7 +156,7 @@ def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
 
 
 def recipient_identity(ticket: Ticket, channel: str):
-    kinds = RECIPIENT_KINDS.get(channel, ())
+    kinds = recipient_kinds(channel)
     reachable = ticket.customer.identities.filter(kind__in=kinds)
     # A customer with two addresses is answered at the one they last wrote from on
     # this ticket; otherwise at their oldest identity of the best kind.
@@ -259,7 +259,10 @@ def queue_outgoing(
         fields.append("status")
     ticket.save(update_fields=fields)
     publish_event(event)
-    adapter = channel_adapter(event.inbox.adapter if event.inbox_id else channel)
+    try:
+        adapter = sending_adapter(channel, event.inbox)
+    except UnknownChannelError:
+        adapter = None
     if adapter is not None and adapter.sends_in_process:
         # Should it fail here, the send task is queued and retries as usual.
         run_on_commit(send_outbound, event.pk)

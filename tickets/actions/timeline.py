@@ -41,6 +41,18 @@ def publish_event(event: TimelineEvent, *, new_ticket: bool = False) -> None:
     publish_on_commit(event_payload(event, new_ticket=new_ticket), groups)
 
 
+def publish_ticket_created(ticket) -> None:
+    publish_on_commit(
+        {
+            "type": events.TICKET_CREATED,
+            "ticket_id": ticket.pk,
+            "customer_id": ticket.customer_id,
+            "channel": ticket.channel,
+        },
+        events.ticket_groups(ticket),
+    )
+
+
 def do_append_system_event(
     *,
     customer,
