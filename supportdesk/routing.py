@@ -7,7 +7,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from channels_app.widget.consumer import WidgetConsumer
-from supportdesk.consumers import DeskConsumer
+from tickets.consumers import DeskConsumer
 
 websocket_urlpatterns = [
     path(

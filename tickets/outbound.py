@@ -1,5 +1,5 @@
-"""What an agent sends, as handed to a channel's adapter, and how an adapter
-refuses it for good."""
+"""What an agent sends, as handed to a channel's adapter, how an adapter refuses
+it for good, and who is on the other end of a live channel."""
 
 from dataclasses import dataclass, field
 
@@ -27,3 +27,16 @@ class OutboundMessage:
     # Template name and parameters, for channels that need one outside a window.
     template: dict | None = None
     metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveContact:
+    """A customer on a live channel (a chat visitor): who they are, whether they
+    are there now, and the realtime group that reaches them."""
+
+    group: str
+    online: bool
+    name: str = ""
+    email: str = ""
+    verified: bool = False
+    external_user_id: str = ""

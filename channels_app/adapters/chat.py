@@ -18,12 +18,14 @@ from datetime import datetime
 
 from django.conf import settings
 
-from channels_app.adapters.base import ChannelAdapter
+from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter
 from channels_app.email.headers import clean_text
 from channels_app.models import ChatEntry, ChatVisitor
 from channels_app.widget import entries
-from channels_app.widget.agents import visitor_of_ticket
+from channels_app.widget.actions import do_mark_chat_read
+from channels_app.widget.agents import typing_event, visitor_of_ticket
 from channels_app.widget.presence import visitor_online
+from supportdesk.registry import IdentityKindSpec, get_adapter
 from tickets.inbound import (
     ConversationRating,
     DeliveryUpdate,
@@ -33,7 +35,8 @@ from tickets.inbound import (
     InboundMessage,
     UnsupportedEventError,
 )
-from tickets.outbound import DeliveryRefusedError, OutboundMessage
+from tickets.outbound import DeliveryRefusedError, LiveContact, OutboundMessage
+from tickets.selectors import outgoing_event
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -44,7 +47,26 @@ def external_id_of(visitor: ChatVisitor, client_id: str) -> str:
 
 class ChatAdapter(ChannelAdapter):
     key = "chat"
+    label = "Web chat"
+    channel = "chat"
+    # A visitor who leaves an address is joined to that customer's timeline.
+    identity_kinds = (IdentityKindSpec("web", "Web visitor"), EMAIL_IDENTITY)
+    recipient_kinds = ("web",)
+    secret_fields = ("identity_secret",)
+    config_fields = (
+        "title",
+        "greeting",
+        "color",
+        "position",
+        "name_field",
+        "email_field",
+        "allowed_origins",
+        "identity_max_age",
+    )
     sends_in_process = True
+
+    def inbox_endpoint(self, inbox) -> str:
+        return "none: sites embed the widget (the snippet is on its page)"
 
     # -------------------------------------------------------------------- in
     def parse(self, payload: bytes, *, inbox=None) -> list:
@@ -202,16 +224,33 @@ class ChatAdapter(ChannelAdapter):
                 ticket_id=ticket.pk,
             )
 
+    def live_contact(self, ticket) -> LiveContact | None:
+        visitor = visitor_of_ticket(ticket)
+        if visitor is None:
+            return None
+        return LiveContact(
+            group=entries.widget_group(visitor.public_id),
+            online=visitor_online(visitor),
+            name=visitor.name,
+            email=visitor.email,
+            verified=visitor.verified,
+            external_user_id=visitor.external_user_id,
+        )
+
+    def agent_typing_event(self, *, agent, typing: bool) -> dict:
+        return typing_event(agent=agent, typing=typing)
+
+    def mark_read_by_agent(self, *, ticket) -> None:
+        do_mark_chat_read(ticket=ticket)
+
     # ------------------------------------------------------------------- out
     def send(self, message: OutboundMessage, *, inbox=None) -> str:
         """Put an agent's reply on the visitor's stream; a visitor away from the
         widget who left an email address gets it by email too."""
-        from tickets.models import TimelineEvent
-
         visitor = ChatVisitor.objects.filter(identity_value=message.recipient).first()
         if visitor is None:
             raise DeliveryRefusedError("no chat visitor has this identity")
-        event = TimelineEvent.objects.get(pk=message.event_id)
+        event = outgoing_event(message.event_id)
         entries.append_entry(
             visitor_id=visitor.pk,
             kind=ChatEntry.Kind.MESSAGE,
@@ -223,8 +262,6 @@ class ChatAdapter(ChannelAdapter):
         return f"{visitor.public_id.hex}:out:{message.event_id}"
 
     def _email_copy(self, message: OutboundMessage, visitor, event) -> None:
-        from supportdesk.registry import get_adapter
-
         copy = OutboundMessage(
             event_id=message.event_id,
             channel="email",

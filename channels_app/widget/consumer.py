@@ -16,9 +16,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from channels_app.models import Inbox
-from channels_app.widget import door, entries, presence
+from channels_app.widget import actions, door, entries
 from channels_app.widget.origins import origin_allowed
 from channels_app.widget.tokens import visitor_for_token
+from tickets import presence as tickets_presence
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_HELLO = 4408
@@ -74,7 +75,7 @@ async def _inbox(slug: str, *, fresh: bool = False) -> Inbox | None:
 def _visitor(token, inbox):
     visitor = visitor_for_token(token, inbox)
     if visitor is not None:
-        presence.touch_visitor(visitor.pk)
+        actions.do_touch_visitor(visitor_id=visitor.pk)
     return visitor
 
 
@@ -135,7 +136,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.hello_deadline.cancel()
         if self.visitor is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await _run(presence.visitor_left, visitor_id=self.visitor.pk)
+            await _run(actions.do_mark_visitor_away, visitor_id=self.visitor.pk)
 
     # ------------------------------------------------------------ from the widget
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
@@ -220,7 +221,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         # and the numbers keep anything from being shown twice.
         await self.channel_layer.group_add(self.group, self.channel_name)
         visitor = await _refresh(visitor)
-        agents_online = await _run(presence.agents_online)
+        agents_online = await _run(tickets_presence.agents_online)
         last_seq = content.get("last_seq")
         if isinstance(last_seq, bool) or not isinstance(last_seq, int):
             last_seq = 0
@@ -330,7 +331,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def _ping(self, content):
-        await _run(presence.touch_visitor, visitor_id=self.visitor.pk)
+        await _run(actions.do_touch_visitor, visitor_id=self.visitor.pk)
         await self.send_json({"type": "pong"})
 
     async def _error(self, code: str, message: str):

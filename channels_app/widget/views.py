@@ -3,10 +3,8 @@ files. The iframe calls these from the desk's own origin; the visitor's token
 travels in the X-Widget-Token header."""
 
 import json
-import uuid
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -15,8 +13,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from channels_app.models import ChatVisitor, Inbox
-from channels_app.widget import door, presence
+from channels_app.models import Inbox
+from channels_app.widget import door
+from channels_app.widget.actions import (
+    do_open_verified_visitor,
+    do_open_visitor,
+    do_update_visitor_profile,
+)
 from channels_app.widget.entries import attachment_signature_valid
 from channels_app.widget.origins import allowed_origins
 from channels_app.widget.tokens import (
@@ -26,6 +29,7 @@ from channels_app.widget.tokens import (
     visitor_for_token,
 )
 from customers.identities import InvalidIdentityError, normalise_email
+from tickets import presence as tickets_presence
 from tickets.models import Attachment
 
 TOKEN_HEADER = "HTTP_X_WIDGET_TOKEN"
@@ -138,7 +142,9 @@ def session(request, slug):
         name, email = _profile(body)
         user = body.get("user")
         if user:
-            visitor = _verified_visitor(inbox, check_user_identity(inbox, user))
+            visitor = do_open_verified_visitor(
+                inbox=inbox, user_id=check_user_identity(inbox, user)
+            )
         elif (
             current := visitor_for_token(request.META.get(TOKEN_HEADER, ""), inbox)
         ) is not None and not current.verified:
@@ -151,14 +157,12 @@ def session(request, slug):
                 settings.WIDGET_RATE_VISITORS,
                 "new chats from here",
             )
-            visitor = ChatVisitor.objects.create(
-                inbox=inbox, identity_value=f"visitor:{uuid.uuid4().hex}"
-            )
+            visitor = do_open_visitor(inbox=inbox)
     except IdentityRefusedError as exc:
         return _error(403, "identity_refused", str(exc))
     except door.RefusedError as refusal:
         return _refused(refusal)
-    _update_profile(visitor, name=name, email=email)
+    do_update_visitor_profile(visitor=visitor, name=name, email=email)
     config = widget_settings(inbox)
     return JsonResponse(
         {
@@ -175,7 +179,7 @@ def session(request, slug):
                 or not visitor.email
                 and config["email_field"] == "required",
             },
-            "agents_online": presence.agents_online(),
+            "agents_online": tickets_presence.agents_online(),
         }
     )
 
@@ -197,34 +201,6 @@ def _profile(body: dict) -> tuple[str, str]:
                 "invalid", "That email address is not valid."
             ) from None
     return name, email
-
-
-def _verified_visitor(inbox: Inbox, user_id: str) -> ChatVisitor:
-    existing = ChatVisitor.objects.filter(inbox=inbox, external_user_id=user_id)
-    visitor = existing.first()
-    if visitor is not None:
-        return visitor
-    try:
-        with transaction.atomic():
-            return ChatVisitor.objects.create(
-                inbox=inbox,
-                external_user_id=user_id,
-                identity_value=f"{inbox.slug}:user:{user_id}",
-            )
-    except IntegrityError:  # the same user's other tab was first
-        return existing.get()
-
-
-def _update_profile(visitor: ChatVisitor, *, name: str, email: str) -> None:
-    fields = []
-    if name and name != visitor.name:
-        visitor.name = name
-        fields.append("name")
-    if email and email != visitor.email:
-        visitor.email = email
-        fields.append("email")
-    if fields:
-        visitor.save(update_fields=fields)
 
 
 @csrf_exempt

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from channels_app.ingest import process_inbound
 from channels_app.models import ChatVisitor, InboundRecord, Inbox
-from channels_app.widget import door, presence
+from channels_app.widget import actions, door
 from channels_app.widget.tokens import user_hash, visitor_for_token
 from tests.helpers import deliver, message
 from tickets.actions.ratings import do_rate_ticket
@@ -92,7 +92,7 @@ def test_a_chat_ticket_names_its_visitor_unverified_and_with_the_widget_open(
 ):
     ana = visitor(chat_inbox, name="Ana Lima", email="ana@example.com")
     ticket = writes(ana, "Where is my order?", "m1")
-    presence.touch_visitor(ana.pk)
+    actions.do_touch_visitor(visitor_id=ana.pk)
 
     line = chip(html_of(agent_client, ticket))
 
@@ -106,7 +106,7 @@ def test_a_visitor_who_closed_the_widget_is_away_and_answers_go_by_email(
 ):
     ana = visitor(chat_inbox, name="Ana Lima", email="ana@example.com")
     ticket = writes(ana, "Where is my order?", "m1")
-    presence.visitor_left(ana.pk)
+    actions.do_mark_visitor_away(visitor_id=ana.pk)
 
     line = chip(html_of(agent_client, ticket))
 

@@ -7,10 +7,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from channels_app.widget.agents import visitor_of_ticket
-from channels_app.widget.presence import visitor_online
 from customers.models import Customer
 from customers.selectors import InvalidCursorError, customer_tickets, customer_timeline
+from tickets.actions.tickets import channel_adapter
 from tickets.models import Attachment, Ticket, TicketRating, TimelineEvent
 from tickets.selectors import ticket_for_agent
 from tickets.views_ticket.forms import STATUS_CHOICES, call_form, reply_channels
@@ -89,15 +88,16 @@ def reply_context(ticket: Ticket, **context) -> dict:
 
 
 def header_context(ticket: Ticket, **context) -> dict:
-    # A query each, whatever the history: the rating, and a chat ticket's visitor.
-    visitor = visitor_of_ticket(ticket)
+    # A query each, whatever the history: the rating, and a live channel's
+    # contact (a chat ticket's visitor).
+    adapter = channel_adapter(ticket.channel)
+    contact = adapter.live_contact(ticket) if adapter else None
     return {
         "ticket": ticket,
         "identities": ticket.customer.identities.all(),
         "teammates": teammates(ticket),
         "rating": TicketRating.objects.filter(ticket_id=ticket.pk).first(),
-        "chat_visitor": visitor,
-        "chat_visitor_online": visitor is not None and visitor_online(visitor),
+        "live_contact": contact,
         "status_choices": STATUS_CHOICES,
         "priority_choices": Ticket.Priority.choices,
         **context,

@@ -12,7 +12,8 @@ Server messages: the desk's event dicts (supportdesk/events.py), and
   {"type": "watching", "ticket_id": N}
   {"type": "presence", "ticket_id", "agent_id", "name", "state"}
       state: "viewing" | "typing" | "left"
-  {"type": "visitor_typing", "ticket_id", "typing", "name"}   a chat visitor
+  {"type": "visitor_typing", "ticket_id", "typing", "name"}   a live contact
+                                               (a chat visitor)
   {"type": "pong"}
   {"type": "error", "action": ..., "error": "not_found" | "invalid" | ...}
 """
@@ -22,11 +23,10 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from channels_app.widget import agents as chat_agents
-from channels_app.widget import presence
-from channels_app.widget.entries import widget_group
 from supportdesk import events
+from tickets.actions.tickets import channel_adapter
 from tickets.models import Ticket
+from tickets.presence import touch_agent
 from tickets.selectors import realtime_groups_for, ticket_for_agent
 
 PRESENCE_MESSAGE_TYPE = "desk.presence"
@@ -51,18 +51,25 @@ def _groups_for(user) -> list[str]:
 
 @database_sync_to_async
 def _touch(user) -> None:
-    presence.touch_agent(user.pk)
+    touch_agent(user.pk)
 
 
 @database_sync_to_async
-def _chat_visitor_group(ticket: Ticket) -> str | None:
-    visitor = chat_agents.visitor_of_ticket(ticket)
-    return widget_group(visitor.public_id) if visitor else None
+def _live_contact_group(ticket: Ticket) -> str | None:
+    adapter = channel_adapter(ticket.channel)
+    contact = adapter.live_contact(ticket) if adapter else None
+    return contact.group if contact else None
 
 
 @database_sync_to_async
-def _mark_chat_read(ticket: Ticket) -> None:
-    chat_agents.do_mark_chat_read(ticket=ticket)
+def _mark_read(ticket: Ticket) -> None:
+    if adapter := channel_adapter(ticket.channel):
+        adapter.mark_read_by_agent(ticket=ticket)
+
+
+def _typing_event(ticket: Ticket, agent, *, typing: bool) -> dict:
+    adapter = channel_adapter(ticket.channel)
+    return adapter.agent_typing_event(agent=agent, typing=typing) if adapter else {}
 
 
 @database_sync_to_async
@@ -138,11 +145,11 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.watched = (ticket, groups)
-        self.visitor_group = await _chat_visitor_group(ticket)
+        self.visitor_group = await _live_contact_group(ticket)
         await self.send_json({"type": "watching", "ticket_id": ticket.pk})
         await self._announce("viewing", hello=True)
         if self.visitor_group:
-            await _mark_chat_read(ticket)
+            await _mark_read(ticket)
 
     async def _action_unwatch(self, content):
         await self._unwatch()
@@ -159,7 +166,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
                 self.visitor_group,
                 {
                     "type": events.LAYER_MESSAGE_TYPE,
-                    "event": chat_agents.typing_event(agent=self.user, typing=typing),
+                    "event": _typing_event(self.watched[0], self.user, typing=typing),
                 },
             )
 
@@ -169,7 +176,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self._error("seen", "not_watching", ticket_id=ticket_id)
             return
         if self.visitor_group:
-            await _mark_chat_read(self.watched[0])
+            await _mark_read(self.watched[0])
 
     async def _action_ping(self, content):
         await _touch(self.user)
@@ -184,7 +191,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
                 self.visitor_group,
                 {
                     "type": events.LAYER_MESSAGE_TYPE,
-                    "event": chat_agents.typing_event(agent=self.user, typing=False),
+                    "event": _typing_event(self.watched[0], self.user, typing=False),
                 },
             )
         for group in self.watched[1]:
