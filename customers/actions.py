@@ -9,13 +9,14 @@ from django.utils import timezone
 from customers.identities import InvalidIdentityError, normalise_claims
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
 from supportdesk import events
+from supportdesk.errors import ActionError
 from supportdesk.locks import lock_rows
 from supportdesk.oncommit import publish_on_commit
 from tickets.actions.timeline import do_append_system_event
 from tickets.models import Ticket, TimelineEvent
 
 
-class MergeError(ValueError):
+class MergeError(ActionError):
     pass
 
 

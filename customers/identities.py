@@ -1,20 +1,23 @@
-"""Normalising the ways a customer can be reached: emails lower-cased, phones E.164."""
+"""Normalising the ways a customer can be reached: emails lower-cased, phones E.164.
+
+How a kind is written comes from the adapter that declares it (see
+supportdesk.registry.IdentityKindSpec); a kind no registered adapter declares is
+refused.
+"""
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from customers.models import IdentityKind
+from supportdesk import registry
+from supportdesk.channel_names import IdentityKind
+from supportdesk.errors import ActionError
 
-PHONE_KINDS = frozenset({IdentityKind.PHONE, IdentityKind.WHATSAPP, IdentityKind.SMS})
-# A number seen on one of these is also the person's phone, so calls, SMS and
-# WhatsApp from one number meet on one timeline.
-ALSO_A_PHONE = frozenset({IdentityKind.WHATSAPP, IdentityKind.SMS})
 MAX_HANDLE_LENGTH = 320
 
 
-class InvalidIdentityError(ValueError):
+class InvalidIdentityError(ActionError):
     pass
 
 
@@ -50,16 +53,16 @@ def normalise_phone(
 
 
 def normalise_identity(kind: str, value: str) -> tuple[str, str]:
-    if kind not in IdentityKind.values:
-        raise InvalidIdentityError(f"unknown identity kind {kind!r}")
+    spec = registry.identity_kinds().get(kind)
+    if spec is None:
+        raise InvalidIdentityError(f"unknown identity kind {kind[:40]!r}")
     if not value or not value.strip():
         raise InvalidIdentityError(f"empty {kind} identity")
-    if kind == IdentityKind.EMAIL:
+    if spec.form == registry.EMAIL_FORM:
         return kind, normalise_email(value)
-    if kind in PHONE_KINDS:
-        # WhatsApp ids are international numbers written without the plus.
-        whatsapp = kind == IdentityKind.WHATSAPP
-        return kind, normalise_phone(value, international=whatsapp, verified=whatsapp)
+    if spec.form == registry.PHONE_FORM:
+        verified = spec.provider_number
+        return kind, normalise_phone(value, international=verified, verified=verified)
     handle = value.strip()
     if len(handle) > MAX_HANDLE_LENGTH:
         raise InvalidIdentityError(
@@ -74,6 +77,6 @@ def normalise_claims(claims) -> list[tuple[str, str]]:
     for claim in claims:
         kind, value = normalise_identity(claim.kind, claim.value)
         pairs[(kind, value)] = None
-        if kind in ALSO_A_PHONE:
-            pairs[(IdentityKind.PHONE.value, value)] = None
+        if registry.identity_kinds()[kind].also_a_phone:
+            pairs[(IdentityKind.PHONE, value)] = None
     return list(pairs)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from customers.models import Customer
+from supportdesk.permissions import sees_every_team
 from tickets.models import OPEN_STATUSES, Attachment, Ticket, TimelineEvent
-from tickets.selectors import sees_every_team
 
 
 class InvalidCursorError(ValueError):

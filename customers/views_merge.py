@@ -14,8 +14,8 @@ from customers.actions import (
     do_unmerge_customers,
 )
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from supportdesk.permissions import supervisor_required
 from tickets.models import Ticket, TimelineEvent
-from tickets.views_supervisor import supervisor_required
 
 RESULTS_SHOWN = 30
 HISTORY_SHOWN = 30

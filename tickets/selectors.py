@@ -1,14 +1,16 @@
 """Reads of tickets, with the permission check every door shares."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 
 from customers.models import Customer
 from supportdesk import events
+from supportdesk.permissions import sees_every_team
 from tickets.models import (
     OPEN_STATUSES,
     Agent,
@@ -17,10 +19,6 @@ from tickets.models import (
     Ticket,
     TimelineEvent,
 )
-
-
-def sees_every_team(agent) -> bool:
-    return agent.is_supervisor or agent.is_superuser or settings.AGENTS_SEE_ALL_TEAMS
 
 
 def tickets_visible_to(agent) -> QuerySet[Ticket]:
@@ -238,3 +236,80 @@ def agents_visible_to(user) -> QuerySet[Agent]:
         agent=OuterRef("pk"), team_id__in=own_teams
     )
     return agents.filter(Q(pk=user.pk) | Q(Exists(teammate), is_active=True))
+
+
+# ------------------------------------------- stored events, as channels read them
+
+# A watermark covers at most this many replies: older ones were receipted before.
+WATERMARK_REPLIES = 200
+
+
+def event_for_external_id(*, channel: str, external_id: str) -> TimelineEvent | None:
+    """The event a provider's message id names on a channel, if it is stored."""
+    if not external_id:
+        return None
+    events = TimelineEvent.objects.filter(channel=channel, external_id=external_id)
+    return events.first()
+
+
+def stored_external_ids(*, channel: str, external_ids: Iterable[str]) -> set[str]:
+    """Those of the provider's message ids already on the timeline of a channel."""
+    wanted = {external_id for external_id in external_ids if external_id}
+    if not wanted:
+        return set()
+    stored = TimelineEvent.objects.filter(channel=channel, external_id__in=wanted)
+    return set(stored.values_list("external_id", flat=True))
+
+
+def last_inbound_at(*, customer_id: int, channel: str) -> datetime | None:
+    """When the customer last wrote on a channel, on any ticket."""
+    return (
+        TimelineEvent.objects.filter(
+            customer_id=customer_id,
+            channel=channel,
+            kind=TimelineEvent.Kind.MESSAGE_IN,
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def last_inbound_by_channel(*, customer_id: int) -> dict[str, datetime]:
+    """When the customer last wrote on each channel they used."""
+    return dict(
+        TimelineEvent.objects.filter(
+            customer_id=customer_id, kind=TimelineEvent.Kind.MESSAGE_IN
+        )
+        .values_list("channel")
+        .annotate(last=Max("occurred_at"))
+        .order_by()
+    )
+
+
+def sent_reply_ids_up_to(
+    *, channel: str, identity_kind: str, identity_value: str, until: datetime
+) -> list[str]:
+    """Provider ids of the replies sent to one identity's customer on a channel up
+    to a moment, oldest first: what a read or delivery watermark covers."""
+    return list(
+        TimelineEvent.objects.filter(
+            channel=channel,
+            kind=TimelineEvent.Kind.MESSAGE_OUT,
+            customer__identities__kind=identity_kind,
+            customer__identities__value=identity_value,
+            occurred_at__lte=until,
+            delivery_status__in=[
+                TimelineEvent.Delivery.SENT,
+                TimelineEvent.Delivery.DELIVERED,
+            ],
+        )
+        .exclude(external_id="")
+        .order_by("occurred_at")
+        .values_list("external_id", flat=True)[:WATERMARK_REPLIES]
+    )
+
+
+def outgoing_event(event_id: int) -> TimelineEvent:
+    """The stored message an adapter is sending."""
+    return TimelineEvent.objects.get(pk=event_id)

@@ -13,6 +13,7 @@ from django.db.models import Count, Min, Q, QuerySet
 # Re-exported: the audit's callers catch it from here.
 from customers.selectors import InvalidCursorError as InvalidCursorError
 from customers.selectors import decode_cursor
+from supportdesk.permissions import sees_every_team
 from tickets.models import (
     OPEN_STATUSES,
     RouteChange,
@@ -21,7 +22,7 @@ from tickets.models import (
     Ticket,
     TicketStatus,
 )
-from tickets.selectors import sees_every_team, tickets_visible_to
+from tickets.selectors import tickets_visible_to
 
 # Waiting on the desk; a pending ticket waits on the customer.
 WAITING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)

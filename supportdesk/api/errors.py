@@ -9,8 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from customers.identities import InvalidIdentityError
-from tickets.actions.tickets import TicketActionError
+from supportdesk.errors import ActionError
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -50,7 +49,7 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, TicketActionError | InvalidIdentityError):
+    elif isinstance(exc, ActionError):
         exc = exceptions.ValidationError({"non_field_errors": [str(exc)]})
     response = drf_exception_handler(exc, context)
     if response is None:

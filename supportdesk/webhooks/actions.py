@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from supportdesk.errors import ActionError
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
 from supportdesk.webhooks import sending
 from supportdesk.webhooks.names import EVENTS
@@ -28,7 +29,7 @@ MIN_SECRET_CHARS = 16
 MAX_RETRY_SECONDS = 3600
 
 
-class WebhookConfigError(ValueError):
+class WebhookConfigError(ActionError):
     """An endpoint's settings refused, with the field they concern."""
 
     def __init__(self, field: str, message: str) -> None:

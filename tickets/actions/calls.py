@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.identities import normalise_phone
+from supportdesk.errors import ActionError
 from tickets.actions.inbound import Logged, do_record_inbound
 from tickets.actions.timeline import publish_event
 from tickets.calls import DIRECTIONS, OUTCOMES, call_summary
@@ -19,7 +20,7 @@ MAX_CALL_SECONDS = 24 * 3600
 MAX_NOTE_CHARS = 10_000
 
 
-class CallLogError(ValueError):
+class CallLogError(ActionError):
     pass
 
 

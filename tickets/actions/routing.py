@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from supportdesk import events
+from supportdesk.errors import ActionError
 from supportdesk.oncommit import publish_on_commit
 from tickets.actions.timeline import do_append_system_event
 from tickets.models import (
@@ -22,7 +23,7 @@ from tickets.routing import decide, facts_for
 logger = logging.getLogger(__name__)
 
 
-class RoutingError(ValueError):
+class RoutingError(ActionError):
     pass
 
 

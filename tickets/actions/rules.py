@@ -11,13 +11,15 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.db.models import Max
 
+from supportdesk import registry
+from supportdesk.errors import ActionError
 from supportdesk.locks import lock_rows
-from tickets.models import Channel, RoutingRule, Team
+from tickets.models import RoutingRule, Team
 
 logger = logging.getLogger(__name__)
 
 
-class RuleError(ValueError):
+class RuleError(ActionError):
     pass
 
 
@@ -36,7 +38,7 @@ def _conditions(
 ) -> dict[str, list[str]]:
     channels = clean_terms(channels)
     # Internal notes never open a ticket: no rule can route on them.
-    unknown = sorted(set(channels) - (set(Channel.values) - {Channel.INTERNAL}))
+    unknown = sorted(set(channels) - set(registry.message_channels()))
     if unknown:
         raise RuleError(f"unknown channel {', '.join(unknown)}")
     return {

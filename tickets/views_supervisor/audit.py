@@ -6,9 +6,10 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from supportdesk.permissions import supervisor_required
 from tickets.models import Agent, Team
 from tickets.supervision import InvalidCursorError, RouteChangeFilter, route_changes
-from tickets.views_supervisor import is_htmx, supervisor_required
+from tickets.views_supervisor import is_htmx
 
 AUDIT_PAGE_SIZE = 50
 

@@ -5,8 +5,12 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.choices import CallableChoiceIterator
 from django.views.decorators.http import require_POST
 
+from supportdesk import registry
+from supportdesk.channel_names import Channel
+from supportdesk.permissions import supervisor_required
 from tickets.actions.routing import do_change_rule_team
 from tickets.actions.rules import (
     RuleError,
@@ -16,11 +20,12 @@ from tickets.actions.rules import (
     do_set_rule_enabled,
     do_update_rule,
 )
-from tickets.models import OPEN_STATUSES, Channel, RoutingRule, Team, Ticket
+from tickets.models import OPEN_STATUSES, RoutingRule, Team, Ticket
 from tickets.routing import RoutingFacts, decide
-from tickets.views_supervisor import is_htmx, supervisor_required
+from tickets.views_supervisor import is_htmx
 
-ROUTABLE_CHANNELS = [c for c in Channel.choices if c[0] != Channel.INTERNAL]
+# Read when a form is built, so every registered channel is offered.
+ROUTABLE_CHANNELS = CallableChoiceIterator(registry.message_channel_choices)
 
 
 def split_terms(value: str) -> list[str]:

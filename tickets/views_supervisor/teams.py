@@ -6,12 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from supportdesk.permissions import supervisor_required
 from tickets.actions.handover import do_hand_over_ticket
 from tickets.actions.routing import RoutingError
 from tickets.actions.tickets import TicketActionError
 from tickets.models import Agent, Team, TeamMembership, Ticket
 from tickets.supervision import team_loads, team_queue
-from tickets.views_supervisor import is_htmx, supervisor_required
+from tickets.views_supervisor import is_htmx
 
 QUEUE_PAGE_SIZE = 50
 
