@@ -1,7 +1,9 @@
 """A believable demo desk, built through the same doors production uses.
 
-Customers' messages enter through channels_app.ingest.submit_message(); agents and
-supervisors act through the ticket and customer actions. Running it again changes
+The desk's configuration (channels_app.demo.desk, .inboxes) and its people's
+history (.returning, .newcomers) are tables; one builder (.builder) plays the
+history: customers' messages through channels_app.ingest.submit_message(), agents
+and supervisors through the ticket and customer actions. Running it again changes
 nothing.
 """
 
@@ -9,13 +11,15 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from channels_app.demo.builder import DemoError, play
 from channels_app.demo.desk import LOGINS, DemoLogin, ensure_desk
 from channels_app.demo.inboxes import ensure_demo_inboxes
-from channels_app.demo.newcomers import write_new_customers
-from channels_app.demo.playback import DemoError, Script
-from channels_app.demo.returning import write_returning_customers
+from channels_app.demo.newcomers import NEWCOMERS
+from channels_app.demo.returning import RETURNING
 
-__all__ = ["LOGINS", "DemoError", "DemoLogin", "SeedResult", "seed_demo"]
+__all__ = ["LOGINS", "PEOPLE", "DemoError", "DemoLogin", "SeedResult", "seed_demo"]
+
+PEOPLE = RETURNING + NEWCOMERS
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,10 @@ class SeedResult:
 
 def seed_demo() -> SeedResult:
     desk = ensure_desk()
-    script = Script(now=timezone.now())
-    write_returning_customers(script)
-    write_new_customers(script)
-    script.play(desk)
+    played = play(PEOPLE, desk=desk, now=timezone.now())
     return SeedResult(
         created_logins=desk.created_logins,
-        new_messages=script.new_messages,
-        scripted_messages=script.scripted_messages,
+        new_messages=played.new_messages,
+        scripted_messages=played.scripted_messages,
         created_inboxes=ensure_demo_inboxes(),
     )

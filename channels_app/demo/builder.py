@@ -1,23 +1,37 @@
-"""Playing a scripted history through the desk's real doors, in time order.
+"""Playing the demo table through the desk's real doors, in time order.
 
-A script is written customer by customer; each line becomes a step with the moment
-it happened. Steps run sorted by that moment, with the desk's clock set to it, so
-ticket ids, creation times, first responses and resolutions read like weeks of
-work rather than one burst. Every step first checks whether it already happened,
-which makes a second run a no-op.
+Every step of every conversation becomes a moment; moments run sorted by time,
+with the desk's clock set to each, so ticket ids, creation times, first responses
+and resolutions read like weeks of work rather than one burst. Customers' messages
+enter through channels_app.ingest; agents act through the ticket and customer
+actions. Every step first checks whether it already happened, which makes a second
+run a no-op.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from unittest import mock
 
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app.adapters.memory import recording
 from channels_app.demo.desk import DemoDesk
+from channels_app.demo.records import (
+    Assign,
+    Conversation,
+    Message,
+    Note,
+    Person,
+    Profile,
+    Reassign,
+    Reply,
+    Resolve,
+    Step,
+    When,
+)
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
 from customers.actions import do_update_customer_profile
@@ -29,26 +43,28 @@ from tickets.actions.tickets import (
     do_reply,
     do_resolve_ticket,
 )
-from tickets.inbound import IdentityClaim, InboundAttachment, InboundMessage
+from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Channel, Ticket, TimelineEvent
 
 
 class DemoError(RuntimeError):
-    """A scripted step could not be played; the message names it."""
+    """A row of the table could not be played; the message names it."""
 
 
 @dataclass(frozen=True)
-class MessageRef:
-    """Points at a scripted customer message, and through it at its ticket."""
+class Moment:
+    """One step of the table, with who and where it belongs to and when it ran."""
 
-    channel: str
-    external_id: str
-
-
-@dataclass(frozen=True)
-class _Step:
     at: datetime
-    run: Callable[[], None]
+    person: Person
+    conversation: Conversation
+    step: Step
+
+
+@dataclass(frozen=True)
+class Played:
+    scripted_messages: int
+    new_messages: int
 
 
 @contextmanager
@@ -90,9 +106,8 @@ def providers_kept_local() -> Iterator[None]:
     """Replies of the history on other channels are recorded by the in-memory
     adapter: no provider API is called for the demo customers either."""
     previous = settings.CHANNEL_ADAPTERS
-    memory = "channels_app.adapters.memory.MemoryAdapter"
     settings.CHANNEL_ADAPTERS = {
-        key: path if key in ("api", "email") else memory
+        key: path if key in ("api", "email") else recording(path)
         for key, path in previous.items()
     }
     try:
@@ -101,127 +116,102 @@ def providers_kept_local() -> Iterator[None]:
         settings.CHANNEL_ADAPTERS = previous
 
 
-class Script:
-    """Collects the steps of a demo history; play() runs them against the desk."""
+def moments(people: Iterable[Person], *, now: datetime) -> list[Moment]:
+    """Every step of the table at its moment, in time order; the whole table is
+    checked before anything is played."""
+    found = []
+    for person in people:
+        for conversation in person.conversations:
+            if not isinstance(conversation.steps[0], Message):
+                raise DemoError(
+                    f"a conversation of {person.name} does not open with a message"
+                )
+            for step in conversation.steps:
+                at = _moment(now, step.at)
+                if at >= now:
+                    raise DemoError(
+                        f"a step of {person.name} at {at:%Y-%m-%d %H:%M} is not in "
+                        "the past"
+                    )
+                found.append(Moment(at, person, conversation, step))
+    # sorted() is stable: steps at the same minute keep the table's order.
+    return sorted(found, key=lambda moment: moment.at)
 
-    def __init__(self, *, now: datetime) -> None:
-        self.now = now
-        self.steps: list[_Step] = []
-        self.scripted_messages = 0
-        self.new_messages = 0
-        self.desk: DemoDesk | None = None
 
-    def at(self, days_ago: int, clock: str) -> datetime:
-        """A moment `days_ago` days back at the UTC wall-clock time "HH:MM"."""
-        hour, minute = (int(part) for part in clock.split(":"))
-        day = self.now - timedelta(days=days_ago)
-        return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+def _moment(now: datetime, when: When) -> datetime:
+    days_ago, clock = when
+    hour, minute = (int(part) for part in clock.split(":"))
+    day = now - timedelta(days=days_ago)
+    return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
-    # ------------------------------------------------------------ scripting
 
-    def message(
-        self,
-        *,
-        at: datetime,
-        channel: str,
-        external_id: str,
-        sender: str,
-        claims: tuple[tuple[str, str], ...],
-        text: str,
-        subject: str = "",
-        conversation: str = "",
-        replies_to: tuple[str, ...] = (),
-        attachments: tuple[InboundAttachment, ...] = (),
-        language: str = "",
-    ) -> MessageRef:
-        inbound = InboundMessage(
-            channel=channel,
-            external_id=external_id,
-            identities=tuple(IdentityClaim(kind, value) for kind, value in claims),
-            sender_name=sender,
-            subject=subject,
-            text=text,
-            occurred_at=at,
-            replies_to=replies_to,
-            conversation_key=conversation,
-            # Mail threads by its headers; the other channels continue a chat.
-            continues_open_conversation=channel != Channel.EMAIL,
-            language=language,
-            attachments=attachments,
-        )
-        self._add(at, self._deliver, inbound)
-        self.scripted_messages += 1
-        return MessageRef(channel=channel, external_id=external_id)
+def play(people: Iterable[Person], *, desk: DemoDesk, now: datetime) -> Played:
+    """Play the table against the desk; returns how many messages were new."""
+    builder = _Builder(desk)
+    timeline = moments(people, now=now)
+    with tasks_inline(), mail_kept_local(), providers_kept_local():
+        for moment in timeline:
+            with desk_clock(moment.at):
+                builder.doors[type(moment.step)](moment)
+    return Played(
+        scripted_messages=sum(isinstance(m.step, Message) for m in timeline),
+        new_messages=builder.new_messages,
+    )
 
-    def reply(
-        self,
-        *,
-        at: datetime,
-        ticket: MessageRef,
-        agent: str,
-        text: str,
-        channel: str = "",
-    ) -> None:
-        self._add(at, self._reply, ticket, agent, text, channel)
 
-    def note(self, *, at: datetime, ticket: MessageRef, agent: str, text: str) -> None:
-        self._add(at, self._note, ticket, agent, text)
+def inbound_message(moment: Moment) -> InboundMessage:
+    """What the customer's channel would have handed to ingest for this message."""
+    person, conversation, message = moment.person, moment.conversation, moment.step
+    opening = conversation.steps[0]
+    follow_up = message.id != opening.id
+    subject = conversation.subject
+    answers = follow_up and bool(subject)
+    claims = (person.reach[conversation.channel], *message.also_claims)
+    return InboundMessage(
+        channel=conversation.channel,
+        external_id=message.id,
+        identities=tuple(IdentityClaim(kind, value) for kind, value in claims),
+        sender_name=person.name,
+        subject=f"Re: {subject}" if answers else subject,
+        text=message.text,
+        occurred_at=moment.at,
+        replies_to=(opening.id,) if answers else (),
+        conversation_key=conversation.session,
+        # Mail threads by its headers; the other channels continue a chat.
+        continues_open_conversation=conversation.channel != Channel.EMAIL,
+        language=person.language,
+        attachments=message.files,
+    )
 
-    def assign(self, *, at: datetime, ticket: MessageRef, agent: str) -> None:
-        self._add(at, self._assign, ticket, agent)
 
-    def resolve(
-        self, *, at: datetime, ticket: MessageRef, agent: str, note: str
-    ) -> None:
-        self._add(at, self._resolve, ticket, agent, note)
+class _Builder:
+    """Carries each kind of step through its door, once."""
 
-    def reassign(
-        self,
-        *,
-        at: datetime,
-        ticket: MessageRef,
-        supervisor: str,
-        team: str,
-        reason: str,
-    ) -> None:
-        self._add(at, self._reassign, ticket, supervisor, team, reason)
-
-    def profile(
-        self,
-        *,
-        at: datetime,
-        customer_of: MessageRef,
-        actor: str,
-        segment: str,
-        tags: list[str],
-    ) -> None:
-        self._add(at, self._profile, customer_of, actor, segment, tags)
-
-    def _add(self, at: datetime, action: Callable, *args) -> None:
-        if at >= self.now:
-            raise DemoError(
-                f"a scripted step at {at:%Y-%m-%d %H:%M} is not in the past"
-            )
-        self.steps.append(_Step(at=at, run=partial(action, *args)))
-
-    # -------------------------------------------------------------- playing
-
-    def play(self, desk: DemoDesk) -> None:
+    def __init__(self, desk: DemoDesk) -> None:
         self.desk = desk
-        with tasks_inline(), mail_kept_local(), providers_kept_local():
-            for step in sorted(self.steps, key=lambda step: step.at):
-                with desk_clock(step.at):
-                    step.run()
+        self.new_messages = 0
+        self.doors: dict[type, Callable[[Moment], None]] = {
+            Message: self._deliver,
+            Assign: self._assign,
+            Reply: self._reply,
+            Note: self._note,
+            Resolve: self._resolve,
+            Reassign: self._reassign,
+            Profile: self._profile,
+        }
 
-    def _ticket(self, ref: MessageRef) -> Ticket:
+    def _ticket(self, conversation: Conversation) -> Ticket:
+        opening = conversation.steps[0]
         try:
             return Ticket.objects.select_related("customer", "team").get(
-                events__channel=ref.channel, events__external_id=ref.external_id
+                events__channel=conversation.channel,
+                events__external_id=opening.id,
             )
         except Ticket.DoesNotExist:
-            raise DemoError(f"no ticket holds the demo message {ref}") from None
+            raise DemoError(f"no ticket holds the demo message {opening.id}") from None
 
-    def _deliver(self, inbound: InboundMessage) -> None:
+    def _deliver(self, moment: Moment) -> None:
+        inbound = inbound_message(moment)
         record, created = submit_message(inbound)
         self.new_messages += created
         record.refresh_from_db()
@@ -239,58 +229,64 @@ class Script:
         for ticket_id in unrouted:
             do_route_ticket(ticket_id=ticket_id)
 
-    def _reply(self, ref: MessageRef, agent: str, text: str, channel: str) -> None:
-        ticket = self._ticket(ref)
-        if ticket.events.filter(
-            kind=TimelineEvent.Kind.MESSAGE_OUT, text=text
-        ).exists():
+    def _assign(self, moment: Moment) -> None:
+        ticket = self._ticket(moment.conversation)
+        agent = self.desk.agents[moment.step.agent]
+        if ticket.assignee_id == agent.pk:
+            return
+        do_assign_ticket(ticket=ticket, assignee=agent, actor=agent)
+
+    def _reply(self, moment: Moment) -> None:
+        reply = moment.step
+        ticket = self._ticket(moment.conversation)
+        sent = ticket.events.filter(
+            kind=TimelineEvent.Kind.MESSAGE_OUT, text=reply.text
+        )
+        if sent.exists():
             return
         do_reply(
-            ticket=ticket, author=self.desk.agents[agent], text=text, channel=channel
-        )
-
-    def _note(self, ref: MessageRef, agent: str, text: str) -> None:
-        ticket = self._ticket(ref)
-        if ticket.events.filter(kind=TimelineEvent.Kind.NOTE, text=text).exists():
-            return
-        do_add_note(ticket=ticket, author=self.desk.agents[agent], text=text)
-
-    def _assign(self, ref: MessageRef, agent: str) -> None:
-        ticket = self._ticket(ref)
-        if ticket.assignee_id == self.desk.agents[agent].pk:
-            return
-        do_assign_ticket(
             ticket=ticket,
-            assignee=self.desk.agents[agent],
-            actor=self.desk.agents[agent],
+            author=self.desk.agents[reply.agent],
+            text=reply.text,
+            channel=reply.channel,
         )
 
-    def _resolve(self, ref: MessageRef, agent: str, note: str) -> None:
-        ticket = self._ticket(ref)
+    def _note(self, moment: Moment) -> None:
+        note = moment.step
+        ticket = self._ticket(moment.conversation)
+        if ticket.events.filter(kind=TimelineEvent.Kind.NOTE, text=note.text).exists():
+            return
+        do_add_note(ticket=ticket, author=self.desk.agents[note.agent], text=note.text)
+
+    def _resolve(self, moment: Moment) -> None:
+        resolve = moment.step
+        ticket = self._ticket(moment.conversation)
         resolved = ticket.events.filter(
-            kind=TimelineEvent.Kind.STATUS_CHANGE, text__contains=note
+            kind=TimelineEvent.Kind.STATUS_CHANGE, text__contains=resolve.note
         )
         if resolved.exists():
             return
         do_resolve_ticket(
-            ticket=ticket, actor=self.desk.agents[agent], resolution_note=note
+            ticket=ticket,
+            actor=self.desk.agents[resolve.agent],
+            resolution_note=resolve.note,
         )
 
-    def _reassign(
-        self, ref: MessageRef, supervisor: str, team: str, reason: str
-    ) -> None:
-        ticket = self._ticket(ref)
-        actor, to_team = self.desk.agents[supervisor], self.desk.teams[team]
+    def _reassign(self, moment: Moment) -> None:
+        move = moment.step
+        ticket = self._ticket(moment.conversation)
+        actor, to_team = self.desk.agents[move.supervisor], self.desk.teams[move.team]
         if ticket.route_changes.filter(actor=actor, to_team=to_team).exists():
             return
-        do_reassign_ticket(ticket=ticket, to_team=to_team, actor=actor, reason=reason)
+        do_reassign_ticket(
+            ticket=ticket, to_team=to_team, actor=actor, reason=move.reason
+        )
 
-    def _profile(
-        self, ref: MessageRef, actor: str, segment: str, tags: list[str]
-    ) -> None:
+    def _profile(self, moment: Moment) -> None:
+        profile = moment.step
         do_update_customer_profile(
-            customer=self._ticket(ref).customer,
-            actor=self.desk.agents[actor],
-            segment=segment,
-            tags=tags,
+            customer=self._ticket(moment.conversation).customer,
+            actor=self.desk.agents[profile.actor],
+            segment=profile.segment,
+            tags=list(profile.tags),
         )

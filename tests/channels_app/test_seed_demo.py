@@ -8,7 +8,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from channels_app.demo import LOGINS
+from channels_app.demo import LOGINS, PEOPLE
+from channels_app.demo.builder import DemoError, play
+from channels_app.demo.desk import ensure_desk
+from channels_app.demo.records import Assign, Conversation, Message, Person, Reply
 from channels_app.models import InboundRecord, Inbox
 from customers.models import Customer, Identity, MergeSuggestion
 from tests.smtp_server import free_port, use_smtp
@@ -167,6 +170,67 @@ def test_the_history_spreads_over_past_weeks(seeded):
     assert not Ticket.objects.filter(
         first_response_at__gt=now - timedelta(hours=1)
     ).exists()
+
+
+def test_every_message_of_the_table_lands_once_on_its_channel(seeded):
+    written = [
+        (conversation.channel, step.id)
+        for person in PEOPLE
+        for conversation in person.conversations
+        for step in conversation.steps
+        if isinstance(step, Message)
+    ]
+    stored = TimelineEvent.objects.filter(kind=TimelineEvent.Kind.MESSAGE_IN)
+
+    assert sorted(stored.values_list("channel", "external_id")) == sorted(written)
+
+
+def test_each_conversation_of_the_table_is_one_ticket_of_its_person(seeded):
+    tickets = set()
+    for person in PEOPLE:
+        for conversation in person.conversations:
+            ids = [step.id for step in conversation.steps if isinstance(step, Message)]
+            held = Ticket.objects.filter(events__external_id__in=ids).distinct()
+            assert held.count() == 1, ids
+            assert held.get().customer.display_name == person.name
+            tickets.add(held.get().pk)
+
+    assert len(tickets) == Ticket.objects.count()
+
+
+def hana_writes(*steps) -> Person:
+    return Person(
+        "Hana Sato",
+        reach={"chat": ("web", "visitor-2b91e7")},
+        conversations=(Conversation("chat", session="s", steps=steps),),
+    )
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        hana_writes(
+            Message((1, "09:00"), "widget-hana-past", "Hello?"),
+            Reply((-1, "09:00"), "tess", "Tomorrow's answer"),
+        ),
+        # The message comes first in time, so only the check keeps it out.
+        hana_writes(
+            Assign((1, "09:00"), "tess"),
+            Message((2, "09:00"), "widget-hana-late", "Hello?"),
+        ),
+    ],
+    ids=["a step in the future", "a conversation opened by an agent"],
+)
+def test_a_row_that_cannot_be_played_is_refused_before_anything_is_played(
+    db, fast_passwords, person
+):
+    desk = ensure_desk()
+
+    with pytest.raises(DemoError):
+        play([person], desk=desk, now=timezone.now())
+
+    assert not InboundRecord.objects.exists()
+    assert not Ticket.objects.exists()
 
 
 def test_a_second_run_changes_nothing_and_prints_the_logins_again(seeded):
