@@ -1,4 +1,5 @@
-"""Names of the realtime events the desk publishes, and the groups they go to.
+"""Names of the events the desk publishes, live and to outbound webhooks, and the
+groups the live ones go to.
 
 Events are plain JSON dicts: {"type": <one of the names below>, ...ids and fields}.
 Actions choose the groups; consumers only authenticate, join groups and relay.
@@ -19,6 +20,24 @@ CUSTOMER_MERGED = "customer.merged"
 CUSTOMER_UNMERGED = "customer.unmerged"
 MERGE_SUGGESTED = "customer.merge_suggested"
 
+# ------------------------------------------------------------ outbound webhooks
+# The events an endpoint can subscribe to: the desk's public contract with
+# receivers. A name, once published, keeps its meaning; docs/webhooks.md
+# documents the payload of each. Those not above stand for a part of one above.
+TICKET_ASSIGNED = "ticket.assigned"
+TICKET_RESOLVED = "ticket.resolved"
+WEBHOOK_EVENTS = {
+    TICKET_CREATED: "A ticket was opened, by a customer's message or a logged call.",
+    TICKET_ROUTED: "A new ticket got its first owning team from the routing rules.",
+    TICKET_REASSIGNED: "A ticket moved from one team to another.",
+    TICKET_ASSIGNED: "A ticket was assigned to an agent, or unassigned.",
+    TICKET_UPDATED: "A ticket's status or priority changed.",
+    TICKET_RESOLVED: "A ticket was resolved, with its resolution note.",
+    MESSAGE_CREATED: "A message came in from a customer or an agent's reply went out.",
+    CUSTOMER_MERGED: "One customer was merged into another.",
+}
+
+# ----------------------------------------------------------------------- groups
 # Supervisors and admins hear everything that happens on the desk.
 DESK_GROUP = "desk"
 

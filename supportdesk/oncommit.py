@@ -6,13 +6,14 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable
-from functools import partial
+from functools import cache, partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
-from supportdesk import webhooks
 from supportdesk.events import LAYER_MESSAGE_TYPE
 
 logger = logging.getLogger(__name__)
@@ -86,11 +87,17 @@ def publish_now(event: dict, groups: Iterable[str]) -> None:
         _publisher.run(_send_to_groups(layer, message, groups))
 
 
+@cache
+def _recorder(path: str):
+    return import_string(path)
+
+
 def publish_on_commit(event: dict, groups: Iterable[str]) -> None:
-    # Outbound webhooks tell of the same events: their deliveries are written
-    # here, in the action's transaction, so they commit with the change or not
-    # at all. Nearly free while no webhook endpoint subscribes.
-    webhooks.record(event)
+    # Others keep the same events (outbound webhooks, settings.EVENT_RECORDERS):
+    # they write in the action's transaction, so what they keep commits with the
+    # change or not at all.
+    for path in settings.EVENT_RECORDERS:
+        _recorder(path)(event)
     transaction.on_commit(partial(publish_now, event, list(groups)))
 
 

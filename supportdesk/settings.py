@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "customers",
     "tickets",
     "channels_app",
+    "channels_app.outbound_webhooks",
 ]
 
 MIDDLEWARE = [
@@ -221,20 +222,22 @@ DEMO_INBOXES_ENABLED = env.bool("DEMO_INBOXES_ENABLED", default=DEBUG)
 # Agents see the tickets of every team, not only their own.
 AGENTS_SEE_ALL_TEAMS = env.bool("AGENTS_SEE_ALL_TEAMS", default=False)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=50)
-# Channel adapters by key; the in-memory adapter records what would be sent.
+# Channel adapters by key. Each declares its timeline channel, identity kinds,
+# reply window and inbox fields, so the desk knows a channel from this alone (see
+# docs/adding-a-channel.md). Order counts: it is the order channels are offered
+# in, and of two adapters on one channel the first is the one replies leave by
+# when no inbox names another (the phone line, not the voice provider).
 CHANNEL_ADAPTERS = {
-    "api": "channels_app.adapters.api.ApiAdapter",
-    "chat": "channels_app.adapters.chat.ChatAdapter",
-    "telegram": "channels_app.adapters.telegram.TelegramAdapter",
-    "twilio-sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
-    "twilio-voice": "channels_app.adapters.twilio_voice.TwilioVoiceAdapter",
-    # Replies through no inbox go to the adapter of their timeline channel.
-    "sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
-    "phone": "channels_app.adapters.phone.PhoneAdapter",
+    "email": "channels_app.adapters.email.EmailAdapter",
     "whatsapp": "channels_app.adapters.whatsapp.WhatsAppAdapter",
+    "twilio-sms": "channels_app.adapters.twilio.TwilioSmsAdapter",
+    "phone": "channels_app.adapters.phone.PhoneAdapter",
+    "twilio-voice": "channels_app.adapters.twilio_voice.TwilioVoiceAdapter",
     "messenger": "channels_app.adapters.messenger.MessengerAdapter",
     "instagram": "channels_app.adapters.messenger.InstagramAdapter",
-    "email": "channels_app.adapters.email.EmailAdapter",
+    "telegram": "channels_app.adapters.telegram.TelegramAdapter",
+    "chat": "channels_app.adapters.chat.ChatAdapter",
+    "api": "channels_app.adapters.api.ApiAdapter",
 }
 # A reply that cannot be handed over is tried again this many times, waiting
 # OUTBOUND_RETRY_SECONDS, then twice as long each time (ten minutes at most).
@@ -320,9 +323,6 @@ ALLOWED_MEDIA_TYPES = env.list(
         "application/vnd.openxmlformats-officedocument.*",
     ],
 )
-# Channels that take a free-form reply only this many hours after the customer's
-# last message on them; outside it WhatsApp needs a template.
-REPLY_WINDOW_HOURS = {"whatsapp": 24, "messenger": 24, "instagram": 24}
 
 # ------------------------------------------------------------ Telegram, Twilio
 # Bot API, Twilio REST API and media downloads; media limits as for Meta above.
@@ -405,6 +405,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # ------------------------------------------------------------- outbound webhooks
+# Called with every realtime event an action publishes, inside its transaction:
+# outbound webhooks record their deliveries there (nearly free while no endpoint
+# subscribes).
+EVENT_RECORDERS = ["channels_app.outbound_webhooks.outbox.record"]
 # Target addresses in these networks (CIDR) are allowed although loopback,
 # private or link-local; any other such address is refused.
 WEBHOOK_ALLOWED_TARGET_NETWORKS = env.list(

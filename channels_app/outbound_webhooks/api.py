@@ -15,6 +15,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from channels_app.outbound_webhooks.actions import (
+    MIN_SECRET_CHARS,
+    WebhookConfigError,
+    do_create_endpoint,
+    do_delete_endpoint,
+    do_resend_delivery,
+    do_update_endpoint,
+)
 from supportdesk.api.inputs import (
     MAX_ID,
     NoInput,
@@ -23,16 +31,8 @@ from supportdesk.api.inputs import (
     validated,
 )
 from supportdesk.api.permissions import ADMINS_ONLY, SUPERVISORS
+from supportdesk.events import WEBHOOK_EVENTS as EVENTS
 from supportdesk.models import ApiToken, WebhookDelivery, WebhookEndpoint
-from supportdesk.webhooks import EVENTS
-from supportdesk.webhooks.actions import (
-    MIN_SECRET_CHARS,
-    WebhookConfigError,
-    do_create_endpoint,
-    do_delete_endpoint,
-    do_resend_delivery,
-    do_update_endpoint,
-)
 
 # ---------------------------------------------------------------------- output
 

@@ -12,9 +12,11 @@ import uuid
 
 from django.utils import timezone
 
+from channels_app.outbound_webhooks import payloads
+from channels_app.outbound_webhooks.tasks import deliver_webhook
 from supportdesk import events as realtime
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
-from supportdesk.webhooks import names, payloads
+from supportdesk.oncommit import enqueue_on_commit
 
 # An endpoint added or changed in another process is heard of within this long;
 # changes made through this process's actions are heard of at once.
@@ -24,10 +26,10 @@ SUBSCRIPTIONS_TTL_SECONDS = 5.0
 _subscriptions: tuple[float, frozenset[str]] = (0.0, frozenset())
 
 _DIRECT = {
-    realtime.TICKET_CREATED: (names.TICKET_CREATED,),
-    realtime.TICKET_ROUTED: (names.TICKET_ROUTED,),
-    realtime.TICKET_REASSIGNED: (names.TICKET_REASSIGNED,),
-    realtime.CUSTOMER_MERGED: (names.CUSTOMER_MERGED,),
+    realtime.TICKET_CREATED: (realtime.TICKET_CREATED,),
+    realtime.TICKET_ROUTED: (realtime.TICKET_ROUTED,),
+    realtime.TICKET_REASSIGNED: (realtime.TICKET_REASSIGNED,),
+    realtime.CUSTOMER_MERGED: (realtime.CUSTOMER_MERGED,),
 }
 
 
@@ -56,18 +58,18 @@ def webhook_events_for(event: dict) -> set[str]:
     """The webhook events a realtime event may stand for."""
     kind = event.get("type")
     if kind == realtime.MESSAGE_CREATED:
-        found = {names.MESSAGE_CREATED}
+        found = {realtime.MESSAGE_CREATED}
         if event.get("new_ticket"):
-            found.add(names.TICKET_CREATED)
+            found.add(realtime.TICKET_CREATED)
         return found
     if kind == realtime.TICKET_UPDATED:
         found = set()
         if "assignee_id" in event:
-            found.add(names.TICKET_ASSIGNED)
+            found.add(realtime.TICKET_ASSIGNED)
         if "status" in event or "priority" in event:
-            found.add(names.TICKET_UPDATED)
+            found.add(realtime.TICKET_UPDATED)
         if event.get("status") == "resolved":
-            found.add(names.TICKET_RESOLVED)
+            found.add(realtime.TICKET_RESOLVED)
         return found
     return set(_DIRECT.get(kind, ()))
 
@@ -115,9 +117,5 @@ def record(event: dict) -> list[WebhookDelivery]:
 
 
 def _queue(deliveries: list[WebhookDelivery]) -> None:
-    # Imported here: the task module imports the actions, which publish events.
-    from supportdesk.oncommit import enqueue_on_commit
-    from supportdesk.tasks import deliver_webhook
-
     for delivery in deliveries:
         enqueue_on_commit(deliver_webhook, delivery.pk)

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from customers.models import CustomerMerge
 from supportdesk import events as realtime
-from supportdesk.webhooks import names
 from tickets.models import Attachment, RouteChange, Ticket, TimelineEvent
 
 
@@ -114,20 +113,20 @@ def _from_message(event: dict, wanted: set[str]) -> dict[str, dict]:
     if not _is_new_message(message):
         # A reply's delivery state moving is published many times: nothing more
         # is read for it unless ticket.created is wanted too.
-        wanted = wanted - {names.MESSAGE_CREATED}
+        wanted = wanted - {realtime.MESSAGE_CREATED}
     if not wanted:
         return {}
     ticket = _ticket(message.ticket_id) if message.ticket_id else None
     summary = message_summary(message)
     data = {"message": summary, "ticket": ticket and ticket_summary(ticket)}
     built = {}
-    if names.TICKET_CREATED in wanted and ticket is not None:
-        built[names.TICKET_CREATED] = _envelope(
-            names.TICKET_CREATED, _iso(ticket.created_at), data
+    if realtime.TICKET_CREATED in wanted and ticket is not None:
+        built[realtime.TICKET_CREATED] = _envelope(
+            realtime.TICKET_CREATED, _iso(ticket.created_at), data
         )
-    if names.MESSAGE_CREATED in wanted:
-        built[names.MESSAGE_CREATED] = _envelope(
-            names.MESSAGE_CREATED, summary["occurred_at"], data
+    if realtime.MESSAGE_CREATED in wanted:
+        built[realtime.MESSAGE_CREATED] = _envelope(
+            realtime.MESSAGE_CREATED, summary["occurred_at"], data
         )
     return built
 
@@ -157,10 +156,10 @@ def _from_ticket(event: dict, wanted: set[str]) -> dict[str, dict]:
     built = {}
     for name in wanted:
         data = {"ticket": summary}
-        if name == names.TICKET_CREATED:
+        if name == realtime.TICKET_CREATED:
             # A ticket opened by a logged call: no message opened it.
             data["message"] = None
-        if name == names.TICKET_UPDATED:
+        if name == realtime.TICKET_UPDATED:
             data["changes"] = {
                 field: event[field]
                 for field in ("status", "priority")

@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from supportdesk.webhooks.targets import TargetRefused, address_refusal
+from channels_app.outbound_webhooks.targets import TargetRefused, address_refusal
 
 USER_AGENT = "SupportDesk-Webhooks/1"
 SIGNATURE_VERSION = "v1"

@@ -1,4 +1,4 @@
-"""Thin Celery tasks of the desk itself: webhook deliveries."""
+"""Thin Celery tasks of outbound webhooks: post a delivery, sweep lost ones."""
 
 import logging
 from datetime import timedelta
@@ -6,8 +6,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from channels_app.outbound_webhooks.delivery import do_attempt_delivery
 from supportdesk.models import WebhookDelivery
-from supportdesk.webhooks.actions import do_attempt_delivery
 
 logger = logging.getLogger(__name__)
 

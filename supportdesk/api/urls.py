@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 from channels_app import api as channels_api
 from customers import api as customers_api
 from supportdesk.api import schema  # noqa: F401  (registers schema extensions)
-from supportdesk.api import webhooks as webhooks_api
+from channels_app.outbound_webhooks import api as webhooks_api
 from tickets import api as tickets_api
 
 router = DefaultRouter(trailing_slash=True)

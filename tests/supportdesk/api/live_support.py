@@ -6,8 +6,8 @@ from channels_app.models import InboundRecord
 from customers.actions import do_merge_customers
 from customers.models import Customer, CustomerMerge, MergeSuggestion
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
-from supportdesk.webhooks import forget_subscriptions
-from supportdesk.webhooks.actions import do_create_endpoint
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
+from channels_app.outbound_webhooks.actions import do_create_endpoint
 from tests.helpers import deliver, message
 from tickets.actions.rules import do_create_rule
 from tickets.models import (

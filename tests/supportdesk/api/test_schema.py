@@ -21,7 +21,7 @@ from channels_app.models import InboundRecord
 from customers.models import MergeSuggestion
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import WebhookDelivery
-from supportdesk.webhooks import forget_subscriptions
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
 from tests.server import (

@@ -15,9 +15,10 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from channels_app.outbound_webhooks.actions import do_create_endpoint
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
+from supportdesk.events import WEBHOOK_EVENTS as EVENTS
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
-from supportdesk.webhooks import EVENTS, forget_subscriptions
-from supportdesk.webhooks.actions import do_create_endpoint
 from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.provider_server import Reply

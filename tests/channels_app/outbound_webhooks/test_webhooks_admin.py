@@ -5,7 +5,7 @@ import pytest
 from django.test import TestCase
 
 from supportdesk.models import WebhookEndpoint
-from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     assign_once,
     assigned_only_fixture,
     fresh_subscriptions_fixture,

@@ -9,15 +9,19 @@ import pytest
 from rest_framework.test import APIClient
 
 from channels_app.ingest import submit_message
+from channels_app.outbound_webhooks.actions import do_create_endpoint
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from customers.actions import do_merge_customers
 from supportdesk.api.tokens import do_issue_api_token
+from supportdesk.events import WEBHOOK_EVENTS as EVENTS
 from supportdesk.models import WebhookDelivery
-from supportdesk.webhooks import EVENTS, forget_subscriptions
-from supportdesk.webhooks.actions import do_create_endpoint
+from tests.channels_app.outbound_webhooks.webhook_support import (
+    events_of,
+    signature_is_valid,
+)
 from tests.factories import AgentFactory
 from tests.helpers import message
 from tests.provider_server import Reply
-from tests.supportdesk.webhook_support import events_of, signature_is_valid
 from tickets.actions.tickets import do_assign_ticket, do_reply, do_resolve_ticket
 from tickets.models import Ticket
 

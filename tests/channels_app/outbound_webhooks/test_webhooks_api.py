@@ -10,9 +10,7 @@ from rest_framework.test import APIClient
 
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import WebhookEndpoint
-from tests.helpers import deliver, message
-from tests.provider_server import Reply
-from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     assign_once,
     assigned_only_fixture,
     endpoint_fixture,
@@ -21,6 +19,8 @@ from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used b
     receiver_fixture,
     signature_is_valid,
 )
+from tests.helpers import deliver, message
+from tests.provider_server import Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -15,16 +15,16 @@ from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 
+from channels_app.outbound_webhooks.actions import do_create_endpoint
+from channels_app.outbound_webhooks.outbox import forget_subscriptions, record
+from channels_app.outbound_webhooks.targets import TargetRefused, check_target_url
+from channels_app.outbound_webhooks.tasks import (
+    deliver_webhook,
+    sweep_webhook_deliveries,
+)
 from customers.actions import do_merge_customers
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
-from supportdesk.tasks import deliver_webhook, sweep_webhook_deliveries
-from supportdesk.webhooks import forget_subscriptions, record
-from supportdesk.webhooks.actions import do_create_endpoint
-from supportdesk.webhooks.targets import TargetRefused, check_target_url
-from tests.factories import AgentFactory
-from tests.helpers import deliver, message
-from tests.provider_server import Reply
-from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     ALL_EVENTS,
     assign_once,
     assigned_only_fixture,
@@ -37,6 +37,9 @@ from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used b
     receiver_fixture,
     signature_is_valid,
 )
+from tests.factories import AgentFactory
+from tests.helpers import deliver, message
+from tests.provider_server import Reply
 from tickets.actions.calls import do_log_call
 from tickets.actions.tickets import (
     TicketActionError,
@@ -410,7 +413,8 @@ def test_a_connection_that_lands_on_a_refused_address_is_dropped(
     rebinding) is caught on the connection itself."""
     settings.WEBHOOK_ALLOWED_TARGET_NETWORKS = []
     monkeypatch.setattr(
-        "supportdesk.webhooks.actions.check_target_url", lambda url: ["93.184.216.34"]
+        "channels_app.outbound_webhooks.delivery.check_target_url",
+        lambda url: ["93.184.216.34"],
     )
 
     delivery = assign_once(teams)
