@@ -54,10 +54,11 @@ test: install
 screenshots: install
 	$(MAKE) --no-print-directory test DOCS_SCREENSHOTS=1 PYTEST_ARGS="tests/browser $(PYTEST_ARGS)"
 
+# Load figures against their own database; tests/bench/ is tooling, not an app.
 bench: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk_bench} \
 	REDIS_URL=$(TEST_REDIS_URL) CHANNEL_LAYER_PREFIX=bench-asgi CACHE_KEY_PREFIX=bench-cache \
-	$(BIN)/python manage.py bench $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

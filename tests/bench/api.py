@@ -19,23 +19,23 @@ from urllib.parse import urlencode
 from rest_framework.test import APIClient
 
 from supportdesk.api.tokens import do_issue_api_token
-from supportdesk.bench import http_load
-from supportdesk.bench.pages import (
+from supportdesk.models import ApiToken
+from tests.bench import http_load
+from tests.bench.pages import (
     SEARCH_CHANNEL,
     SEARCH_TERM,
     busiest_team,
     heavy_ticket,
     team_agent,
 )
-from supportdesk.bench.processes import BenchWorkerError
-from supportdesk.bench.report import Report
-from supportdesk.bench.timeline import (
+from tests.bench.processes import BenchWorkerError
+from tests.bench.report import Report
+from tests.bench.timeline import (
     bench_supervisor,
     counting_statements,
     deep_cursor,
 )
-from supportdesk.bench.webhook import BenchServer
-from supportdesk.models import ApiToken
+from tests.bench.webhook import BenchServer
 
 P95_TARGET_MS = 100.0
 TOKEN_NAME = "bench api"

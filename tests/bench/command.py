@@ -1,4 +1,5 @@
-"""`manage.py bench`: seed the bench database once, measure, print and save a table.
+"""`python -m tests.bench`: seed the bench database once, measure, print and save a
+table.
 
 Measured: ingest through workers, the timeline page, the agent's queue and ticket
 pages, email through ingest_eml, the WhatsApp webhook under load (a real daphne
@@ -7,16 +8,19 @@ ticket list and timeline over HTTP; --skip-* leaves one out, --only runs the one
 it names.
 
 Run it through `make bench`, which points DATABASE_URL at a database whose name
-contains "bench" and REDIS_URL at the broker; nothing else is touched.
+contains "bench" and REDIS_URL at the broker; nothing else is touched. Django is
+set up by `tests/bench/__main__.py` before this module is imported, since the
+measuring modules import the desk's models.
 """
 
+import argparse
+import sys
 import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 
-from supportdesk.bench import (
+from tests.bench import (
     api,
     database,
     dataset,
@@ -28,8 +32,8 @@ from supportdesk.bench import (
     widget,
     widget_report,
 )
-from supportdesk.bench.processes import BenchWorkerError
-from supportdesk.bench.report import Report
+from tests.bench.processes import BenchWorkerError
+from tests.bench.report import Report
 
 SCENARIOS = ("ingest", "timeline", "pages", "email", "webhook", "widget", "api")
 # A scenario whose worker or server fails leaves this row in the table, so the
@@ -43,117 +47,127 @@ FAILED_ROWS = {
 }
 
 
-class Command(BaseCommand):
-    help = (
-        "Seed the bench data set (once) and measure ingest, timeline latency, "
-        "the queue and ticket pages, email ingest through ingest_eml, the "
-        "WhatsApp webhook under load, the chat widget's sockets and the REST "
-        "API's ticket list and timeline."
+class BenchError(Exception):
+    """The bench cannot run as asked; the message says why."""
+
+
+DESCRIPTION = (
+    "Seed the bench data set (once) and measure ingest, timeline latency, "
+    "the queue and ticket pages, email ingest through ingest_eml, the "
+    "WhatsApp webhook under load, the chat widget's sockets and the REST "
+    "API's ticket list and timeline."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench", description=DESCRIPTION
     )
+    parser.add_argument(
+        "--reseed",
+        action="store_true",
+        help="Seed again even if the marker is there.",
+    )
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--depth", type=int, default=9000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--heavy-events", type=int, default=10_000)
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Extra environment for the bench worker, to compare settings.",
+    )
+    parser.add_argument("--email-messages", type=int, default=5000)
+    parser.add_argument(
+        "--email-inline",
+        action="store_true",
+        help="Let ingest_eml process each mail itself instead of a worker.",
+    )
+    parser.add_argument(
+        "--webhook-rate",
+        type=float,
+        default=50.0,
+        help="WhatsApp webhooks arriving per second in the open loop.",
+    )
+    parser.add_argument("--webhook-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--webhook-clients",
+        type=int,
+        default=16,
+        help="Concurrent clients of the closed loop that finds the maximum rate.",
+    )
+    parser.add_argument("--webhook-closed-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Extra environment for the bench's web server, to compare settings.",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="The corpus of real mails and payloads (default: ../shared/corpus).",
+    )
+    for name in SCENARIOS:
+        parser.add_argument(f"--skip-{name}", action="store_true")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        default=[],
+        help="Run only this scenario (repeatable); the data set is seeded still.",
+    )
+    parser.add_argument(
+        "--widget-sockets",
+        type=int,
+        default=widget.SOCKETS_TARGET,
+        help="Widget sockets one server process holds open at once.",
+    )
+    parser.add_argument(
+        "--widget-open-parallel",
+        type=int,
+        default=widget.OPEN_PARALLEL,
+        help="Widget sockets opening at the same time (the socket count: all "
+        "at once, as after a server restart).",
+    )
+    parser.add_argument("--widget-conversations", type=int, default=200)
+    parser.add_argument("--widget-replies", type=int, default=400)
+    parser.add_argument(
+        "--widget-rate",
+        type=float,
+        default=20.0,
+        help="Agent replies per second, spread over the conversations.",
+    )
+    parser.add_argument(
+        "--widget-visitor-rate",
+        type=float,
+        default=5.0,
+        help="Visitor messages per second while the agents reply (0: none).",
+    )
+    parser.add_argument(
+        "--api-clients",
+        type=int,
+        default=4,
+        help="Concurrent API clients of the run that measures requests/s.",
+    )
+    parser.add_argument(
+        "--api-seconds",
+        type=float,
+        default=5.0,
+        help="Seconds each API endpoint is called, alone and concurrently.",
+    )
+    return parser
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--reseed",
-            action="store_true",
-            help="Seed again even if the marker is there.",
-        )
-        parser.add_argument("--messages", type=int, default=2000)
-        parser.add_argument("--concurrency", type=int, default=2)
-        parser.add_argument("--requests", type=int, default=200)
-        parser.add_argument("--depth", type=int, default=9000)
-        parser.add_argument("--customers", type=int, default=100_000)
-        parser.add_argument("--events", type=int, default=1_000_000)
-        parser.add_argument("--heavy-events", type=int, default=10_000)
-        parser.add_argument(
-            "--worker-env",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="Extra environment for the bench worker, to compare settings.",
-        )
-        parser.add_argument("--email-messages", type=int, default=5000)
-        parser.add_argument(
-            "--email-inline",
-            action="store_true",
-            help="Let ingest_eml process each mail itself instead of a worker.",
-        )
-        parser.add_argument(
-            "--webhook-rate",
-            type=float,
-            default=50.0,
-            help="WhatsApp webhooks arriving per second in the open loop.",
-        )
-        parser.add_argument("--webhook-seconds", type=float, default=20.0)
-        parser.add_argument(
-            "--webhook-clients",
-            type=int,
-            default=16,
-            help="Concurrent clients of the closed loop that finds the maximum rate.",
-        )
-        parser.add_argument("--webhook-closed-seconds", type=float, default=5.0)
-        parser.add_argument(
-            "--server-env",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="Extra environment for the bench's web server, to compare settings.",
-        )
-        parser.add_argument(
-            "--corpus",
-            type=Path,
-            default=None,
-            help="The corpus of real mails and payloads (default: ../shared/corpus).",
-        )
-        for name in SCENARIOS:
-            parser.add_argument(f"--skip-{name}", action="store_true")
-        parser.add_argument(
-            "--only",
-            action="append",
-            choices=SCENARIOS,
-            default=[],
-            help="Run only this scenario (repeatable); the data set is seeded still.",
-        )
-        parser.add_argument(
-            "--widget-sockets",
-            type=int,
-            default=widget.SOCKETS_TARGET,
-            help="Widget sockets one server process holds open at once.",
-        )
-        parser.add_argument(
-            "--widget-open-parallel",
-            type=int,
-            default=widget.OPEN_PARALLEL,
-            help="Widget sockets opening at the same time (the socket count: all "
-            "at once, as after a server restart).",
-        )
-        parser.add_argument("--widget-conversations", type=int, default=200)
-        parser.add_argument("--widget-replies", type=int, default=400)
-        parser.add_argument(
-            "--widget-rate",
-            type=float,
-            default=20.0,
-            help="Agent replies per second, spread over the conversations.",
-        )
-        parser.add_argument(
-            "--widget-visitor-rate",
-            type=float,
-            default=5.0,
-            help="Visitor messages per second while the agents reply (0: none).",
-        )
-        parser.add_argument(
-            "--api-clients",
-            type=int,
-            default=4,
-            help="Concurrent API clients of the run that measures requests/s.",
-        )
-        parser.add_argument(
-            "--api-seconds",
-            type=float,
-            default=5.0,
-            help="Seconds each API endpoint is called, alone and concurrently.",
-        )
 
-    def handle(self, *args, **options):
+class Bench:
+    def run(self, options: dict) -> None:
         for name in SCENARIOS:
             if options["only"] and name not in options["only"]:
                 options[f"skip_{name}"] = True
@@ -163,13 +177,16 @@ class Command(BaseCommand):
             heavy_events=options["heavy_events"],
         )
         if not 2 <= spec.customers <= spec.events - spec.heavy_events + 1:
-            raise CommandError("every customer needs at least one event")
+            raise BenchError("every customer needs at least one event")
         if options["depth"] >= spec.heavy_events:
-            raise CommandError("--depth must be below --heavy-events")
+            raise BenchError("--depth must be below --heavy-events")
+        # Checked before the seed, which a typo would otherwise cost.
+        options["worker_env"] = _pairs(options["worker_env"], "--worker-env")
+        options["server_env"] = _pairs(options["server_env"], "--server-env")
         try:
             name = database.check_bench_database()
         except database.BenchDatabaseError as exc:
-            raise CommandError(str(exc)) from exc
+            raise BenchError(str(exc)) from exc
         if database.ensure_database(name):
             self.say(f"created database {name}")
         database.migrate()
@@ -196,7 +213,7 @@ class Command(BaseCommand):
             if not options[f"skip_{name}"]:
                 self._run(name, report, marker, options)
 
-        self.stdout.write("\n" + report.table())
+        print("\n" + report.table(), flush=True)
         path = settings.BASE_DIR / "bench-results" / "latest.json"
         report.write_json(path)
         self.say(f"\nwritten to {path.relative_to(settings.BASE_DIR)}")
@@ -208,12 +225,12 @@ class Command(BaseCommand):
             if name not in FAILED_ROWS:
                 raise
             title, row = FAILED_ROWS[name]
-            self.stderr.write(f"{title} bench failed: {exc}")
+            print(f"{title} bench failed: {exc}", file=sys.stderr, flush=True)
             report.add(row, "failed", "", False)
 
     def _ingest(self, report: Report, marker, options) -> None:
         count, concurrency = options["messages"], options["concurrency"]
-        worker_env = _pairs(options["worker_env"], "--worker-env")
+        worker_env = options["worker_env"]
         self.say(f"ingesting {count:,} messages through {concurrency} worker processes")
         started = time.monotonic()
         result = ingest.measure_ingest(
@@ -275,7 +292,7 @@ class Command(BaseCommand):
             closed_seconds=options["webhook_closed_seconds"],
             concurrency=options["concurrency"],
             log_dir=settings.BASE_DIR / "bench-results",
-            server_env=_pairs(options["server_env"], "--server-env"),
+            server_env=options["server_env"],
         )
         webhook.add_figures(report, result, rate=rate)
 
@@ -295,7 +312,7 @@ class Command(BaseCommand):
             visitor_rate=options["widget_visitor_rate"],
             concurrency=options["concurrency"],
             log_dir=settings.BASE_DIR / "bench-results",
-            server_env=_pairs(options["server_env"], "--server-env"),
+            server_env=options["server_env"],
             open_parallel=options["widget_open_parallel"],
         )
         widget_report.add_figures(report, held, talked)
@@ -312,23 +329,33 @@ class Command(BaseCommand):
             clients=clients,
             seconds=seconds,
             log_dir=settings.BASE_DIR / "bench-results",
-            server_env=_pairs(options["server_env"], "--server-env"),
+            server_env=options["server_env"],
         )
         api.add_figures(report, result)
 
     def say(self, text: str) -> None:
-        self.stdout.write(text)
-        self.stdout.flush()
+        print(text, flush=True)
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
     if any("=" not in item for item in items):
-        raise CommandError(f"{option} takes NAME=VALUE")
+        raise BenchError(f"{option} takes NAME=VALUE")
     return dict(item.split("=", 1) for item in items)
 
 
 def _corpus(options) -> Path:
     corpus = options["corpus"] or Path(settings.BASE_DIR).parent / "shared" / "corpus"
     if not corpus.is_dir():
-        raise CommandError(f"no corpus at {corpus}: pass --corpus")
+        raise BenchError(f"no corpus at {corpus}: pass --corpus")
     return corpus
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    options = vars(parser.parse_args(argv))
+    try:
+        Bench().run(options)
+    except BenchError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -16,8 +16,8 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from customers.models import Customer, Identity
-from supportdesk.bench import generate
-from supportdesk.bench.database import (
+from tests.bench import generate
+from tests.bench.database import (
     MARKER_TABLE,
     DatasetMarker,
     DatasetSpec,

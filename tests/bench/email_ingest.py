@@ -23,8 +23,8 @@ from pathlib import Path
 from django.conf import settings
 
 from channels_app.models import InboundRecord
-from supportdesk.bench.ingest import BenchWorker, BenchWorkerError
-from supportdesk.bench.report import Report
+from tests.bench.ingest import BenchWorker, BenchWorkerError
+from tests.bench.report import Report
 from tickets.models import Ticket
 
 WARMUP_MAILS = 40

@@ -20,9 +20,9 @@ from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Identity
-from supportdesk.bench.processes import BenchWorkerError, LoggedProcess
-from supportdesk.bench.report import Report
 from supportdesk.celery import app
+from tests.bench.processes import BenchWorkerError, LoggedProcess
+from tests.bench.report import Report
 from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Ticket
 

@@ -13,8 +13,8 @@ from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 
-from supportdesk.bench.report import Report
-from supportdesk.bench.timeline import PageLatency, bench_supervisor, measure_page
+from tests.bench.report import Report
+from tests.bench.timeline import PageLatency, bench_supervisor, measure_page
 from tickets.models import Agent, Team, Ticket
 
 SEARCH_TERM = "refund"

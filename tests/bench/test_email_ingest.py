@@ -1,7 +1,7 @@
 from email import message_from_bytes
 
 from channels_app.email.parse import mail_message_id
-from supportdesk.bench.email_ingest import corpus_mails, with_message_id, write_batch
+from tests.bench.email_ingest import corpus_mails, with_message_id, write_batch
 
 FOLDED = (
     b"From: Ann <ann@example.org>\n"

@@ -4,7 +4,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from supportdesk.bench.http_load import closed_loop, open_loop, percentile
+from tests.bench.http_load import closed_loop, open_loop, percentile
 
 
 class Recorder(BaseHTTPRequestHandler):

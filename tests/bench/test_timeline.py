@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from supportdesk.bench.timeline import counting_statements
+from tests.bench.timeline import counting_statements
 from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db

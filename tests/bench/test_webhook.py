@@ -3,7 +3,7 @@ from django.test import TestCase
 
 from channels_app.adapters.meta import SIGNATURE_HEADER
 from channels_app.models import InboundRecord
-from supportdesk.bench.webhook import (
+from tests.bench.webhook import (
     SignedMessages,
     bench_inbox,
     text_message_template,

@@ -5,10 +5,10 @@ import redis
 from django.conf import settings
 from django.test import override_settings
 
-from supportdesk.bench.report import Report
-from supportdesk.bench.widget import measure_widget
-from supportdesk.bench.widget_report import add_figures
 from supportdesk.celery import app
+from tests.bench.report import Report
+from tests.bench.widget import measure_widget
+from tests.bench.widget_report import add_figures
 from tests.worker import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -11,10 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from customers.selectors import customer_timeline, encode_cursor
-from supportdesk.bench.dataset import SUPERVISOR_USERNAME
-from supportdesk.bench.report import Report
+from tests.bench.dataset import SUPERVISOR_USERNAME
+from tests.bench.report import Report
 from tickets.models import Agent, TimelineEvent
+from tickets.timeline import customer_timeline, encode_cursor
 
 KEYSET_INDEX = "timeline_keyset"
 P95_TARGET_MS = 50.0

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from channels_app.adapters.meta import SIGNATURE_HEADER, hub_signature
 from channels_app.models import InboundRecord, Inbox
-from supportdesk.bench import http_load
-from supportdesk.bench.ingest import BenchWorker, _fresh_phones
-from supportdesk.bench.processes import LoggedProcess
-from supportdesk.bench.report import Report
+from tests.bench import http_load
+from tests.bench.ingest import BenchWorker, _fresh_phones
+from tests.bench.processes import LoggedProcess
+from tests.bench.report import Report
 from tickets.models import Ticket
 
 INBOX_SLUG = "bench"

@@ -27,11 +27,11 @@ from django.test import Client
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import visitor_conversation_key
 from channels_app.widget.tokens import issue_token
-from supportdesk.bench.ingest import BenchWorker, use_queue
-from supportdesk.bench.processes import BenchWorkerError
-from supportdesk.bench.timeline import bench_supervisor
-from supportdesk.bench.webhook import BenchServer
-from supportdesk.bench.widget_sockets import (
+from tests.bench.ingest import BenchWorker, use_queue
+from tests.bench.processes import BenchWorkerError
+from tests.bench.timeline import bench_supervisor
+from tests.bench.webhook import BenchServer
+from tests.bench.widget_sockets import (
     HANDSHAKE_TIMEOUT,
     OPEN_PARALLEL,
     Fleet,

@@ -1,7 +1,7 @@
 """The chat widget bench's figures, as rows of the bench's table."""
 
-from supportdesk.bench.report import Report
-from supportdesk.bench.widget import (
+from tests.bench.report import Report
+from tests.bench.widget import (
     REPLY_P95_TARGET_MS,
     SOCKETS_TARGET,
     Holding,

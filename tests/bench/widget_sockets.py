@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from supportdesk import events
-from supportdesk.bench.http_load import percentile
+from tests.bench.http_load import percentile
 
 # Handshakes in flight at once: Twisted listens with a backlog of 50, and a
 # connection dropped from a full backlog is retried by the kernel a second later.
