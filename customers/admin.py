@@ -1,12 +1,9 @@
-from django.contrib import admin, messages
+"""Customers and identities. Merges and merge suggestions are in tickets.admin:
+accepting or undoing a merge moves tickets and timeline events too."""
 
-from customers.actions import (
-    MergeError,
-    do_accept_merge_suggestion,
-    do_reject_merge_suggestion,
-    do_unmerge_customers,
-)
-from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from django.contrib import admin
+
+from customers.models import Customer, Identity
 from supportdesk.admin import ReadOnlyAdmin
 
 
@@ -46,56 +43,3 @@ class IdentityAdmin(ReadOnlyAdmin):
     list_display = ("kind", "value", "customer", "verified", "created_at")
     list_filter = ("kind", "verified")
     search_fields = ("value", "display_name", "customer__display_name")
-
-
-def _apply(request, queryset, action, done: str) -> None:
-    count = 0
-    for item in queryset:
-        try:
-            action(item, request.user)
-            count += 1
-        except MergeError as exc:
-            messages.error(request, f"#{item.pk}: {exc}")
-    if count:
-        messages.info(request, f"{count} {done}.")
-
-
-@admin.register(MergeSuggestion)
-class MergeSuggestionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "other", "status", "decided_by", "created_at")
-    list_filter = ("status",)
-    actions = ["accept", "reject"]
-
-    @admin.action(description="Accept: merge the second customer into the first")
-    def accept(self, request, queryset):
-        _apply(
-            request,
-            queryset,
-            lambda s, user: do_accept_merge_suggestion(suggestion=s, actor=user),
-            "suggestions accepted",
-        )
-
-    @admin.action(description="Reject: keep the customers apart")
-    def reject(self, request, queryset):
-        _apply(
-            request,
-            queryset,
-            lambda s, user: do_reject_merge_suggestion(suggestion=s, actor=user),
-            "suggestions rejected",
-        )
-
-
-@admin.register(CustomerMerge)
-class CustomerMergeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "source", "target", "actor", "merged_at", "undone_at")
-    list_filter = ("merged_at",)
-    actions = ["undo"]
-
-    @admin.action(description="Undo the selected merges")
-    def undo(self, request, queryset):
-        _apply(
-            request,
-            queryset,
-            lambda m, user: do_unmerge_customers(merge=m, actor=user),
-            "merges undone",
-        )

@@ -80,3 +80,13 @@ def normalise_claims(claims) -> list[tuple[str, str]]:
         if registry.identity_kinds()[kind].also_a_phone:
             pairs[(IdentityKind.PHONE, value)] = None
     return list(pairs)
+
+
+def parse_identity(text: str) -> tuple[str, str]:
+    """A "kind:value" string, as typed on a command line, as a normalised pair."""
+    kind, separator, value = text.partition(":")
+    if not separator:
+        raise InvalidIdentityError(
+            f"{text!r} is not kind:value, e.g. email:ana@example.com"
+        )
+    return normalise_identity(kind.strip().lower(), value)

@@ -5,8 +5,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from channels_app.webhooks import webhook
-from customers import views as customer_views
-from tickets import views_calls, views_queue
+from tickets import views_calls, views_customer, views_queue
 
 
 def not_found(request, exception=None):
@@ -31,7 +30,7 @@ urlpatterns = [
     path("queue/rows/<int:ticket_id>/", views_queue.queue_row, name="queue-row"),
     path(
         "customers/<int:customer_id>/",
-        customer_views.timeline,
+        views_customer.timeline,
         name="customer-timeline",
     ),
     path("tickets/<int:ticket_id>/", include("tickets.views_ticket.urls")),

@@ -2,7 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
+from customers.actions import MergeError, do_reject_merge_suggestion
+from customers.models import CustomerMerge, MergeSuggestion
 from supportdesk.admin import ReadOnlyAdmin
+from tickets.actions.merges import do_accept_merge_suggestion, do_unmerge_customers
 from tickets.actions.routing import (
     RoutingError,
     do_change_rule_team,
@@ -227,3 +230,60 @@ class RouteChangeAdmin(ReadOnlyAdmin):
     list_filter = ("to_team", "from_team", "actor", "created_at")
     search_fields = ("reason", "ticket__subject")
     list_select_related = ("ticket", "from_team", "to_team", "rule", "actor")
+
+
+# Customers' merges and suggestions sit here, not in customers.admin: accepting
+# or undoing one moves tickets and timeline events as well.
+
+
+def _apply_merge_action(request, queryset, action, done: str) -> None:
+    count = 0
+    for item in queryset:
+        try:
+            action(item, request.user)
+            count += 1
+        except MergeError as exc:
+            messages.error(request, f"#{item.pk}: {exc}")
+    if count:
+        messages.info(request, f"{count} {done}.")
+
+
+@admin.register(MergeSuggestion)
+class MergeSuggestionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "other", "status", "decided_by", "created_at")
+    list_filter = ("status",)
+    actions = ["accept", "reject"]
+
+    @admin.action(description="Accept: merge the second customer into the first")
+    def accept(self, request, queryset):
+        _apply_merge_action(
+            request,
+            queryset,
+            lambda s, user: do_accept_merge_suggestion(suggestion=s, actor=user),
+            "suggestions accepted",
+        )
+
+    @admin.action(description="Reject: keep the customers apart")
+    def reject(self, request, queryset):
+        _apply_merge_action(
+            request,
+            queryset,
+            lambda s, user: do_reject_merge_suggestion(suggestion=s, actor=user),
+            "suggestions rejected",
+        )
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyAdmin):
+    list_display = ("id", "source", "target", "actor", "merged_at", "undone_at")
+    list_filter = ("merged_at",)
+    actions = ["undo"]
+
+    @admin.action(description="Undo the selected merges")
+    def undo(self, request, queryset):
+        _apply_merge_action(
+            request,
+            queryset,
+            lambda m, user: do_unmerge_customers(merge=m, actor=user),
+            "merges undone",
+        )

@@ -15,39 +15,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from customers.identities import InvalidIdentityError, normalise_identity
-from customers.models import Customer, Identity
+from customers.models import Customer
 from tickets.models import Attachment, Ticket, TimelineEvent
 
 SCHEMA_VERSION = 1
 # Rows fetched per round trip while events and attachments stream.
 CHUNK_SIZE = 500
-
-
-class IdentityNotFoundError(LookupError):
-    pass
-
-
-def parse_identity(text: str) -> tuple[str, str]:
-    """A "kind:value" string as a normalised (kind, value) pair."""
-    kind, separator, value = text.partition(":")
-    if not separator:
-        raise InvalidIdentityError(
-            f"{text!r} is not kind:value, e.g. email:ana@example.com"
-        )
-    return normalise_identity(kind.strip().lower(), value)
-
-
-def customer_for_identity(*, kind: str, value: str) -> Customer:
-    """The customer an already normalised identity belongs to."""
-    identity = (
-        Identity.objects.select_related("customer")
-        .filter(kind=kind, value=value)
-        .first()
-    )
-    if identity is None:
-        raise IdentityNotFoundError(f"no customer has the identity {kind}:{value}")
-    return identity.customer
 
 
 def customer_export(*, customer: Customer) -> dict:

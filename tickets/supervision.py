@@ -10,9 +10,6 @@ from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
 
-# Re-exported: the audit's callers catch it from here.
-from customers.selectors import InvalidCursorError as InvalidCursorError
-from customers.selectors import decode_cursor
 from supportdesk.permissions import sees_every_team
 from tickets.models import (
     OPEN_STATUSES,
@@ -23,6 +20,10 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.selectors import tickets_visible_to
+
+# Re-exported: the audit's callers catch it from here.
+from tickets.timeline import InvalidCursorError as InvalidCursorError
+from tickets.timeline import decode_cursor
 
 # Waiting on the desk; a pending ticket waits on the customer.
 WAITING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)

@@ -1,4 +1,8 @@
-"""Reads of customers and their one timeline, permission-checked for the viewer."""
+"""Reads of customers as agents see them: who is visible, the one timeline, tickets.
+
+Visibility follows tickets (an agent sees the customers of tickets they may see),
+so these reads live in tickets, above customers.
+"""
 
 import base64
 from dataclasses import dataclass

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from customers.identities import InvalidIdentityError, normalise_phone
 from customers.models import Customer
-from customers.selectors import customer_for_agent, customers_visible_to
 from supportdesk.api.inputs import StrictInputSerializer, error_responses
 from tickets.actions.calls import (
     MAX_CALL_SECONDS,
@@ -29,6 +28,7 @@ from tickets.actions.calls import (
 from tickets.calls import DIRECTIONS, OUTCOMES
 from tickets.models import Ticket, TimelineEvent
 from tickets.selectors import ticket_for_agent
+from tickets.timeline import customer_for_agent, customers_visible_to
 
 NUMBER_HELP = "With its country code, e.g. +14155552671."
 INVALID_NUMBER = "Enter a valid phone number with its country code, e.g. +14155552671."

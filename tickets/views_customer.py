@@ -1,9 +1,11 @@
+"""The customer page: one timeline across every channel and ticket."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from customers.models import Customer
-from customers.selectors import (
+from tickets.timeline import (
     InvalidCursorError,
     customer_tickets,
     customer_timeline,

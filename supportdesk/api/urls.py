@@ -4,10 +4,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from channels_app import api as channels_api
-from customers import api as customers_api
-from supportdesk.api import schema  # noqa: F401  (registers schema extensions)
 from channels_app.outbound_webhooks import api as webhooks_api
+from supportdesk.api import schema  # noqa: F401  (registers schema extensions)
 from tickets import api as tickets_api
+from tickets.api import customers as customers_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

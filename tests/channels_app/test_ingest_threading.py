@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from channels_app.models import InboundRecord
 from customers.models import Customer, CustomerMerge, MergeSuggestion
-from customers.selectors import customer_timeline
 from tests.helpers import deliver, message
 from tickets.actions.tickets import do_change_status, do_resolve_ticket
 from tickets.models import Ticket, TicketStatus, TimelineEvent
+from tickets.timeline import customer_timeline
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 from channels_app.adapters.meta import hub_signature
 from channels_app.models import InboundRecord, Inbox
 from customers.models import Customer, MergeSuggestion
-from customers.selectors import customer_timeline
 from tests.channels_app.twilio_support import (
     ACCOUNT_SID,
     DESK_NUMBER,
@@ -26,6 +25,7 @@ from tests.channels_app.twilio_support import (
 )
 from tests.factories import RoutingRuleFactory
 from tickets.models import TimelineEvent
+from tickets.timeline import customer_timeline
 
 pytestmark = pytest.mark.django_db
 

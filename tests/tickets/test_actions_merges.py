@@ -1,16 +1,15 @@
 import pytest
 from django.test import TestCase
 
-from customers.actions import (
-    MergeError,
-    do_accept_merge_suggestion,
-    do_merge_customers,
-    do_reject_merge_suggestion,
-    do_unmerge_customers,
-)
+from customers.actions import MergeError, do_reject_merge_suggestion
 from customers.models import Customer, CustomerMerge, MergeSuggestion
 from supportdesk import events
 from tests.helpers import deliver, message
+from tickets.actions.merges import (
+    do_accept_merge_suggestion,
+    do_merge_customers,
+    do_unmerge_customers,
+)
 from tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -277,16 +276,6 @@ def test_accepting_a_suggestion_merges_the_two(suggestion, supervisor):
     assert suggestion.decided_at is not None
     source = Customer.objects.get(pk=suggestion.other_id)
     assert source.merged_into_id == suggestion.customer_id
-
-
-def test_rejecting_a_suggestion_merges_nothing(suggestion, supervisor):
-    do_reject_merge_suggestion(suggestion=suggestion, actor=supervisor)
-
-    suggestion.refresh_from_db()
-    assert suggestion.status == MergeSuggestion.Status.REJECTED
-    assert suggestion.decided_by == supervisor
-    assert not CustomerMerge.objects.exists()
-    assert Customer.objects.filter(merged_into__isnull=False).count() == 0
 
 
 def test_a_decided_suggestion_cannot_be_decided_again(suggestion, supervisor):

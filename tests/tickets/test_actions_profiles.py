@@ -1,8 +1,8 @@
 import pytest
 
-from customers.actions import do_update_customer_profile
 from customers.models import Customer
 from tests.helpers import deliver, message
+from tickets.actions.profiles import do_update_customer_profile
 from tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db

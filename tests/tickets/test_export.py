@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from customers.export import customer_export, write_export
 from customers.models import Identity
 from tests.helpers import deliver, message
+from tickets.export import customer_export, write_export
 from tickets.inbound import InboundAttachment
 from tickets.models import Attachment, TimelineEvent
 

@@ -1,8 +1,8 @@
 import pytest
 
-from customers.actions import do_update_customer_profile
 from tests.factories import RoutingRuleFactory, TeamFactory
 from tests.helpers import deliver, message
+from tickets.actions.profiles import do_update_customer_profile
 from tickets.models import Ticket, TimelineEvent
 from tickets.routing import RoutingFacts, decide
 

@@ -1,8 +1,8 @@
 import pytest
 
-from customers.actions import do_merge_customers
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
 from tests.helpers import deliver, message
+from tickets.actions.merges import do_merge_customers
 from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""What the customer endpoints read and write.
+"""What the customer, merge and merge suggestion endpoints read and write.
 
 Output serializers are read-only; input serializers name each field an action
 takes and refuse any other key.

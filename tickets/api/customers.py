@@ -1,6 +1,6 @@
 """REST endpoints for customers, their timelines and merge suggestions.
 
-Reads go through customers.selectors, as the pages do: an agent sees the
+Reads go through tickets.timeline, as the pages do: an agent sees the
 customers of their teams' tickets, and any other customer is a 404. Merges,
 their undoing and merge suggestions are the supervisors' customers page over
 HTTP, through the same actions.
@@ -13,22 +13,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from customers.actions import (
-    MergeError,
+from customers.actions import MergeError, do_reject_merge_suggestion
+from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
+from supportdesk.api.errors import ActionConflict
+from supportdesk.api.inputs import NoInput, error_responses, validated
+from supportdesk.api.permissions import SUPERVISORS
+from tickets.actions.merges import (
     do_accept_merge_suggestion,
     do_merge_customers,
-    do_reject_merge_suggestion,
     do_unmerge_customers,
 )
-from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
-from customers.selectors import (
-    InvalidCursorError,
-    customer_for_agent,
-    customer_tickets,
-    customer_timeline,
-    customers_visible_to,
-)
-from customers.serializers import (
+from tickets.api.customer_serializers import (
     CustomerMergeSerializer,
     CustomerSearchInput,
     CustomerSerializer,
@@ -38,10 +33,14 @@ from customers.serializers import (
     MergeSuggestionQueryInput,
     MergeSuggestionSerializer,
 )
-from supportdesk.api.errors import ActionConflict
-from supportdesk.api.inputs import NoInput, error_responses, validated
-from supportdesk.api.permissions import SUPERVISORS
 from tickets.api.serializers import TimelinePageSerializer, TimelineQuerySerializer
+from tickets.timeline import (
+    InvalidCursorError,
+    customer_for_agent,
+    customer_tickets,
+    customer_timeline,
+    customers_visible_to,
+)
 
 
 def _matching(query: str) -> Q:

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from customers.identities import InvalidIdentityError
 from customers.models import Customer
-from customers.selectors import InvalidCursorError, customer_timeline
 from supportdesk.api.inputs import MAX_ID, error_responses, validated
 from supportdesk.api.permissions import IsSupervisor
 from tickets.actions.calls import CallLogError, do_log_call
@@ -44,6 +43,7 @@ from tickets.selectors import (
     ticket_list_for_agent,
     tickets_visible_to,
 )
+from tickets.timeline import InvalidCursorError, customer_timeline
 from tickets.views_calls import CallInputSerializer
 from tickets.views_ticket.forms import sentence
 from tickets.views_ticket.page import newer_messages

@@ -6,15 +6,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from customers.actions import (
-    MergeError,
-    do_accept_merge_suggestion,
-    do_merge_customers,
-    do_reject_merge_suggestion,
-    do_unmerge_customers,
-)
+from customers.actions import MergeError, do_reject_merge_suggestion
 from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
 from supportdesk.permissions import supervisor_required
+from tickets.actions.merges import (
+    do_accept_merge_suggestion,
+    do_merge_customers,
+    do_unmerge_customers,
+)
 from tickets.models import Ticket, TimelineEvent
 
 RESULTS_SHOWN = 30

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from customers import views_merge
-from tickets.views_supervisor import audit, rules, teams
+from tickets.views_supervisor import audit, merges, rules, teams
 
 urlpatterns = [
     path("rules/", rules.rule_list, name="rules"),
@@ -20,16 +19,16 @@ urlpatterns = [
     path("teams/<int:team_id>/", teams.team_detail, name="supervisor-team"),
     path("teams/<int:team_id>/reassign/", teams.reassign, name="supervisor-reassign"),
     path("audit/", audit.audit_log, name="audit"),
-    path("customers/", views_merge.customer_search, name="supervisor-customers"),
-    path("customers/merge/", views_merge.merge, name="supervisor-merge"),
+    path("customers/", merges.customer_search, name="supervisor-customers"),
+    path("customers/merge/", merges.merge, name="supervisor-merge"),
     path(
         "customers/merges/<int:merge_id>/undo/",
-        views_merge.undo_merge,
+        merges.undo_merge,
         name="supervisor-merge-undo",
     ),
     path(
         "customers/suggestions/<int:suggestion_id>/",
-        views_merge.decide_suggestion,
+        merges.decide_suggestion,
         name="supervisor-suggestion",
     ),
 ]

@@ -8,10 +8,10 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from customers.models import Customer
-from customers.selectors import InvalidCursorError, customer_tickets, customer_timeline
 from tickets.actions.tickets import channel_adapter
 from tickets.models import Attachment, Ticket, TicketRating, TimelineEvent
 from tickets.selectors import ticket_for_agent
+from tickets.timeline import InvalidCursorError, customer_tickets, customer_timeline
 from tickets.views_ticket.forms import STATUS_CHOICES, call_form, reply_channels
 
 # The side list is bounded like the timeline: thousands of earlier tickets cost

@@ -22,7 +22,7 @@ from channels_app.outbound_webhooks.tasks import (
     deliver_webhook,
     sweep_webhook_deliveries,
 )
-from customers.actions import do_merge_customers
+from tickets.actions.merges import do_merge_customers
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
 from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     ALL_EVENTS,

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from channels_app.ingest import submit_message
 from channels_app.outbound_webhooks.actions import do_create_endpoint
 from channels_app.outbound_webhooks.outbox import forget_subscriptions
-from customers.actions import do_merge_customers
+from tickets.actions.merges import do_merge_customers
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.events import WEBHOOK_EVENTS as EVENTS
 from supportdesk.models import WebhookDelivery

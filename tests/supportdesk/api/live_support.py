@@ -3,12 +3,12 @@ collection's {id}, and a small desk built through its actions for them."""
 
 from channels_app.ingest import receive_inbound
 from channels_app.models import InboundRecord
-from customers.actions import do_merge_customers
+from channels_app.outbound_webhooks.actions import do_create_endpoint
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from customers.models import Customer, CustomerMerge, MergeSuggestion
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
-from channels_app.outbound_webhooks.outbox import forget_subscriptions
-from channels_app.outbound_webhooks.actions import do_create_endpoint
 from tests.helpers import deliver, message
+from tickets.actions.merges import do_merge_customers
 from tickets.actions.rules import do_create_rule
 from tickets.models import (
     Agent,

@@ -6,10 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from customers.actions import do_merge_customers, do_suggest_merge
+from customers.actions import do_suggest_merge
 from customers.models import Identity
 from tests.factories import AgentFactory, RoutingRuleFactory, TeamFactory
 from tests.helpers import deliver, message
+from tickets.actions.merges import do_merge_customers
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.export import (
-    IdentityNotFoundError,
-    customer_export,
-    customer_for_identity,
-    parse_identity,
-    write_export,
-)
-from customers.identities import InvalidIdentityError
+from customers.identities import InvalidIdentityError, parse_identity
+from customers.selectors import IdentityNotFoundError, customer_for_identity
+from tickets.export import customer_export, write_export
 
 
 class Command(BaseCommand):
