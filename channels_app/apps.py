@@ -6,6 +6,7 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
+        # Connects anymail's inbound signal, which needs the apps loaded.
         from channels_app.email import anymail_inbound
 
         # Mail from providers' inbound webhooks (anymail's views) enters here.

@@ -80,9 +80,8 @@ def receive_inbound(
         return InboundRecord.objects.get(
             channel=channel, external_id=external_id
         ), False
-    from channels_app.tasks import process_inbound
-
-    enqueue_on_commit(process_inbound, record.pk)
+    # By name: the task's module imports this one.
+    enqueue_on_commit("channels_app.process_inbound", record.pk)
     return record, True
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from functools import cache, partial
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -102,8 +103,18 @@ def publish_on_commit(event: dict, groups: Iterable[str]) -> None:
 
 
 def enqueue_on_commit(task, *ids: int) -> None:
-    """Queue a Celery task with id arguments once the data it reads is committed."""
-    transaction.on_commit(partial(task.delay, *ids))
+    """Queue a Celery task with id arguments once the data it reads is committed.
+
+    The task, or its registered name: a module that the task's own module imports
+    names it, so the two need not import each other.
+    """
+    transaction.on_commit(partial(_delay, task, ids))
+
+
+def _delay(task, ids: tuple[int, ...]) -> None:
+    if isinstance(task, str):
+        task = current_app.tasks[task]
+    task.delay(*ids)
 
 
 def run_on_commit(task, *ids: int) -> None:

@@ -4,7 +4,10 @@ Whatever door a mail came through, parse() turns the stored raw message into one
 InboundMessage.
 """
 
-from channels_app.adapters.base import ChannelAdapter
+from django.conf import settings
+
+from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter
+from channels_app.email.parse import parse_email
 from channels_app.email.send import send_mail_message
 from tickets.inbound import InboundMessage
 from tickets.outbound import OutboundMessage
@@ -12,9 +15,28 @@ from tickets.outbound import OutboundMessage
 
 class EmailAdapter(ChannelAdapter):
     key = "email"
+    label = "Email"
+    channel = "email"
+    identity_kinds = (EMAIL_IDENTITY,)
+    secret_fields = ("imap_password",)
+    config_fields = (
+        "address",
+        "from_name",
+        "imap_host",
+        "imap_port",
+        "imap_tls",
+        "imap_user",
+        "imap_folder",
+        "imap_since_days",
+    )
+
+    def inbox_endpoint(self, inbox) -> str:
+        if getattr(settings, "ANYMAIL_INBOUND_INBOX", "") == inbox.slug:
+            base = settings.PUBLIC_BASE_URL.rstrip("/")
+            return f"{base}/anymail/<provider>/inbound/"
+        return "none: IMAP polling or manage.py ingest_eml"
 
     def parse(self, payload: bytes, *, inbox=None) -> list[InboundMessage]:
-        from channels_app.email.parse import parse_email
 
         return [parse_email(payload, inbox=inbox)]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
+from channels_app.models import Inbox
 from tickets.outbound import DeliveryRefusedError
 
 _CHUNK_BYTES = 64 * 1024
@@ -80,7 +81,6 @@ def inbox_for_sending(key: str, inbox):
     the adapter (a customer who called may be answered by SMS)."""
     if inbox is not None:
         return inbox
-    from channels_app.models import Inbox
 
     default = Inbox.objects.filter(adapter=key, enabled=True).order_by("pk").first()
     if default is None:

@@ -9,6 +9,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from channels_app.email.tokens import reply_address
 from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 # "Re:" as mail clients write it in various languages, with a count or without.
@@ -68,7 +69,6 @@ def build_mail(
     message: OutboundMessage, *, inbox=None, connection=None
 ) -> EmailMultiAlternatives:
     """The mail for an outbound message; its Message-ID header is set."""
-    from channels_app.email.tokens import reply_address
 
     if "@" not in parseaddr(message.recipient)[1]:
         raise DeliveryRefusedError(f"{message.recipient!r} is not an email address")

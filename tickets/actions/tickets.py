@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supportdesk import events
+from supportdesk.errors import ActionError
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit, run_on_commit
 from supportdesk.registry import (
     UnknownChannelError,
@@ -14,10 +15,11 @@ from supportdesk.registry import (
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import Ticket, TicketStatus, TimelineEvent
+from tickets.tasks import send_outbound
 from tickets.windows import reply_window_refusal
 
 
-class TicketActionError(ValueError):
+class TicketActionError(ActionError):
     pass
 
 
@@ -231,7 +233,6 @@ def queue_outgoing(
 ) -> TimelineEvent:
     """Store an outgoing message as queued on a locked ticket, count it as the
     ticket's answer, and hand it to the send task after commit."""
-    from tickets.tasks import send_outbound
 
     now = timezone.now()
     event = TimelineEvent.objects.create(
