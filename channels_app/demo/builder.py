@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from unittest import mock
 
 from django.conf import settings
@@ -34,7 +35,7 @@ from channels_app.demo.records import (
 )
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
-from customers.actions import do_update_customer_profile
+from tickets.actions.profiles import do_update_customer_profile
 from supportdesk.celery import app as celery_app
 from tickets.actions.routing import do_reassign_ticket, do_route_ticket
 from tickets.actions.tickets import (
@@ -122,10 +123,7 @@ def moments(people: Iterable[Person], *, now: datetime) -> list[Moment]:
     found = []
     for person in people:
         for conversation in person.conversations:
-            if not isinstance(conversation.steps[0], Message):
-                raise DemoError(
-                    f"a conversation of {person.name} does not open with a message"
-                )
+            opening(conversation)
             for step in conversation.steps:
                 at = _moment(now, step.at)
                 if at >= now:
@@ -136,6 +134,14 @@ def moments(people: Iterable[Person], *, now: datetime) -> list[Moment]:
                 found.append(Moment(at, person, conversation, step))
     # sorted() is stable: steps at the same minute keep the table's order.
     return sorted(found, key=lambda moment: moment.at)
+
+
+def opening(conversation: Conversation) -> Message:
+    """The customer's message that opened the conversation: it names the ticket."""
+    first = conversation.steps[0]
+    if not isinstance(first, Message):
+        raise DemoError(f"a {conversation.channel} conversation opens with {first}")
+    return first
 
 
 def _moment(now: datetime, when: When) -> datetime:
@@ -152,20 +158,19 @@ def play(people: Iterable[Person], *, desk: DemoDesk, now: datetime) -> Played:
     with tasks_inline(), mail_kept_local(), providers_kept_local():
         for moment in timeline:
             with desk_clock(moment.at):
-                builder.doors[type(moment.step)](moment)
+                builder.doors[type(moment.step)](moment.step, moment)
     return Played(
         scripted_messages=sum(isinstance(m.step, Message) for m in timeline),
         new_messages=builder.new_messages,
     )
 
 
-def inbound_message(moment: Moment) -> InboundMessage:
+def inbound_message(message: Message, moment: Moment) -> InboundMessage:
     """What the customer's channel would have handed to ingest for this message."""
-    person, conversation, message = moment.person, moment.conversation, moment.step
-    opening = conversation.steps[0]
-    follow_up = message.id != opening.id
+    person, conversation = moment.person, moment.conversation
+    first = opening(conversation)
     subject = conversation.subject
-    answers = follow_up and bool(subject)
+    answers = message.id != first.id and bool(subject)
     claims = (person.reach[conversation.channel], *message.also_claims)
     return InboundMessage(
         channel=conversation.channel,
@@ -175,7 +180,7 @@ def inbound_message(moment: Moment) -> InboundMessage:
         subject=f"Re: {subject}" if answers else subject,
         text=message.text,
         occurred_at=moment.at,
-        replies_to=(opening.id,) if answers else (),
+        replies_to=(first.id,) if answers else (),
         conversation_key=conversation.session,
         # Mail threads by its headers; the other channels continue a chat.
         continues_open_conversation=conversation.channel != Channel.EMAIL,
@@ -190,7 +195,7 @@ class _Builder:
     def __init__(self, desk: DemoDesk) -> None:
         self.desk = desk
         self.new_messages = 0
-        self.doors: dict[type, Callable[[Moment], None]] = {
+        self.doors: dict[type, Callable[[Any, Moment], None]] = {
             Message: self._deliver,
             Assign: self._assign,
             Reply: self._reply,
@@ -201,17 +206,16 @@ class _Builder:
         }
 
     def _ticket(self, conversation: Conversation) -> Ticket:
-        opening = conversation.steps[0]
+        first = opening(conversation)
         try:
             return Ticket.objects.select_related("customer", "team").get(
-                events__channel=conversation.channel,
-                events__external_id=opening.id,
+                events__channel=conversation.channel, events__external_id=first.id
             )
         except Ticket.DoesNotExist:
-            raise DemoError(f"no ticket holds the demo message {opening.id}") from None
+            raise DemoError(f"no ticket holds the demo message {first.id}") from None
 
-    def _deliver(self, moment: Moment) -> None:
-        inbound = inbound_message(moment)
+    def _deliver(self, message: Message, moment: Moment) -> None:
+        inbound = inbound_message(message, moment)
         record, created = submit_message(inbound)
         self.new_messages += created
         record.refresh_from_db()
@@ -229,15 +233,14 @@ class _Builder:
         for ticket_id in unrouted:
             do_route_ticket(ticket_id=ticket_id)
 
-    def _assign(self, moment: Moment) -> None:
+    def _assign(self, assign: Assign, moment: Moment) -> None:
         ticket = self._ticket(moment.conversation)
-        agent = self.desk.agents[moment.step.agent]
+        agent = self.desk.agents[assign.agent]
         if ticket.assignee_id == agent.pk:
             return
         do_assign_ticket(ticket=ticket, assignee=agent, actor=agent)
 
-    def _reply(self, moment: Moment) -> None:
-        reply = moment.step
+    def _reply(self, reply: Reply, moment: Moment) -> None:
         ticket = self._ticket(moment.conversation)
         sent = ticket.events.filter(
             kind=TimelineEvent.Kind.MESSAGE_OUT, text=reply.text
@@ -251,15 +254,13 @@ class _Builder:
             channel=reply.channel,
         )
 
-    def _note(self, moment: Moment) -> None:
-        note = moment.step
+    def _note(self, note: Note, moment: Moment) -> None:
         ticket = self._ticket(moment.conversation)
         if ticket.events.filter(kind=TimelineEvent.Kind.NOTE, text=note.text).exists():
             return
         do_add_note(ticket=ticket, author=self.desk.agents[note.agent], text=note.text)
 
-    def _resolve(self, moment: Moment) -> None:
-        resolve = moment.step
+    def _resolve(self, resolve: Resolve, moment: Moment) -> None:
         ticket = self._ticket(moment.conversation)
         resolved = ticket.events.filter(
             kind=TimelineEvent.Kind.STATUS_CHANGE, text__contains=resolve.note
@@ -272,8 +273,7 @@ class _Builder:
             resolution_note=resolve.note,
         )
 
-    def _reassign(self, moment: Moment) -> None:
-        move = moment.step
+    def _reassign(self, move: Reassign, moment: Moment) -> None:
         ticket = self._ticket(moment.conversation)
         actor, to_team = self.desk.agents[move.supervisor], self.desk.teams[move.team]
         if ticket.route_changes.filter(actor=actor, to_team=to_team).exists():
@@ -282,8 +282,7 @@ class _Builder:
             ticket=ticket, to_team=to_team, actor=actor, reason=move.reason
         )
 
-    def _profile(self, moment: Moment) -> None:
-        profile = moment.step
+    def _profile(self, profile: Profile, moment: Moment) -> None:
         do_update_customer_profile(
             customer=self._ticket(moment.conversation).customer,
             actor=self.desk.agents[profile.actor],
