@@ -35,8 +35,8 @@ from channels_app.demo.records import (
 )
 from channels_app.ingest import process_inbound, submit_message
 from channels_app.models import InboundRecord
-from tickets.actions.profiles import do_update_customer_profile
 from supportdesk.celery import app as celery_app
+from tickets.actions.profiles import do_update_customer_profile
 from tickets.actions.routing import do_reassign_ticket, do_route_ticket
 from tickets.actions.tickets import (
     do_add_note,
