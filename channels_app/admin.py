@@ -4,14 +4,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.validators import RegexValidator
-from django.urls import reverse
 from django.utils.html import format_html
 
 from channels_app.ingest import process_inbound
 from channels_app.models import InboundRecord, Inbox
 from channels_app.widget.origins import normalise_origin
+from supportdesk import registry
 from supportdesk.admin import ReadOnlyAdmin
-from supportdesk.registry import get_webhook_adapter
 
 
 @admin.register(InboundRecord)
@@ -46,47 +45,17 @@ class InboundRecordAdmin(ReadOnlyAdmin):
 
 # ----------------------------------------------------------------------- inboxes
 
-# The secrets each kind of inbox uses, by name. The admin has a password field
-# for each; a stored value is never sent back to the browser.
-INBOX_SECRETS = {
-    Inbox.Adapter.EMAIL: ("imap_password",),
-    Inbox.Adapter.CHAT: ("identity_secret",),
-    Inbox.Adapter.PHONE: (),
-    Inbox.Adapter.WHATSAPP: ("app_secret", "verify_token", "access_token"),
-    Inbox.Adapter.MESSENGER: ("app_secret", "verify_token", "page_access_token"),
-    Inbox.Adapter.INSTAGRAM: ("app_secret", "verify_token", "page_access_token"),
-    Inbox.Adapter.TELEGRAM: ("bot_token", "secret_token"),
-    Inbox.Adapter.TWILIO_SMS: ("auth_token",),
-    Inbox.Adapter.TWILIO_VOICE: ("auth_token",),
-}
-# The non-secret settings each kind reads from its config, for the help text.
-INBOX_CONFIG = {
-    Inbox.Adapter.EMAIL: (
-        "address",
-        "from_name",
-        "imap_host",
-        "imap_port",
-        "imap_tls",
-        "imap_user",
-        "imap_folder",
-        "imap_since_days",
-    ),
-    Inbox.Adapter.CHAT: (
-        "title",
-        "greeting",
-        "color",
-        "position",
-        "name_field",
-        "email_field",
-        "allowed_origins",
-        "identity_max_age",
-    ),
-    Inbox.Adapter.WHATSAPP: ("phone_number_id", "waba_id"),
-    Inbox.Adapter.MESSENGER: ("page_id",),
-    Inbox.Adapter.INSTAGRAM: ("page_id",),
-    Inbox.Adapter.TWILIO_SMS: ("account_sid", "from_number"),
-    Inbox.Adapter.TWILIO_VOICE: ("account_sid",),
-}
+# Each kind of inbox names its secrets and config in its adapter's declaration.
+# The admin has a password field for each secret; a stored value is never sent
+# back to the browser.
+
+
+def inbox_secrets() -> dict[str, tuple[str, ...]]:
+    """The secrets each kind of inbox keeps, by adapter key."""
+    return {
+        key: tuple(adapter.secret_fields)
+        for key, adapter in registry.inbox_adapters().items()
+    }
 
 
 def secret_field_name(adapter: str, name: str) -> str:
@@ -105,9 +74,18 @@ def _secret_fields() -> dict[str, forms.Field]:
             ),
             help_text="Write-only: leave blank to keep the stored value.",
         )
-        for adapter, names in INBOX_SECRETS.items()
+        for adapter, names in inbox_secrets().items()
         for name in names
     }
+
+
+def _config_help() -> str:
+    kinds = [
+        f"{key}: {', '.join(adapter.config_fields)}"
+        for key, adapter in registry.inbox_adapters().items()
+        if adapter.config_fields
+    ]
+    return "Non-secret settings as JSON. " + "; ".join(kinds) + "."
 
 
 # --------------------------------------------------------------- the chat widget
@@ -235,17 +213,11 @@ class _InboxFormBase(forms.ModelForm):
     class Meta:
         model = Inbox
         fields = ("adapter", "name", "slug", "enabled", "config")
-        help_texts = {
-            "config": "Non-secret settings as JSON. "
-            + "; ".join(
-                f"{adapter}: {', '.join(names)}"
-                for adapter, names in INBOX_CONFIG.items()
-            )
-            + ".",
-        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "config" in self.fields:
+            self.fields["config"].help_text = _config_help()
         stored = sorted(self.instance.secrets or {}) if self.instance.pk else []
         self.fields["forget_secrets"].choices = [(name, name) for name in stored]
         if self.instance.pk and self.instance.adapter == Inbox.Adapter.CHAT:
@@ -268,7 +240,7 @@ class _InboxFormBase(forms.ModelForm):
         secrets = dict(inbox.secrets or {})
         for name in self.cleaned_data.get("forget_secrets") or ():
             secrets.pop(name, None)
-        for name in INBOX_SECRETS.get(inbox.adapter, ()):
+        for name in inbox_secrets().get(inbox.adapter, ()):
             value = self.cleaned_data.get(secret_field_name(inbox.adapter, name))
             if value:
                 secrets[name] = value
@@ -294,23 +266,29 @@ class _InboxFormBase(forms.ModelForm):
         return config
 
 
-InboxForm = type(
-    "InboxForm",
-    (_InboxFormBase,),
-    {
-        **_secret_fields(),
-        **{chat_field_name(key): field for key, field in CHAT_CONFIG_FIELDS.items()},
-    },
-)
+def inbox_form() -> type[forms.ModelForm]:
+    """The inbox form with a secret field for every registered kind of inbox:
+    built for each request, so an adapter added in settings has its own."""
+    return type(
+        "InboxForm",
+        (_InboxFormBase,),
+        {
+            **_secret_fields(),
+            **{chat_field_name(key): f for key, f in CHAT_CONFIG_FIELDS.items()},
+        },
+    )
 
 
 @admin.register(Inbox)
 class InboxAdmin(admin.ModelAdmin):
-    form = InboxForm
+    form = _InboxFormBase
     list_display = ("name", "adapter", "slug", "enabled", "webhook_url")
     list_filter = ("adapter", "enabled")
     search_fields = ("name", "slug")
     readonly_fields = ("webhook_url", "embed", "stored_secrets")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return super().get_form(request, obj, change, form=inbox_form(), **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         is_chat = obj is not None and obj.adapter == Inbox.Adapter.CHAT
@@ -338,16 +316,16 @@ class InboxAdmin(admin.ModelAdmin):
                 )
             )
         fieldsets.append(("Secrets", {"fields": ("stored_secrets", "forget_secrets")}))
-        labels = dict(Inbox.Adapter.choices)
-        for adapter, names in INBOX_SECRETS.items():
-            if names:
-                fields = tuple(secret_field_name(adapter, name) for name in names)
+        for key, adapter in registry.inbox_adapters().items():
+            if adapter.secret_fields:
+                names = adapter.secret_fields
+                fields = tuple(secret_field_name(key, name) for name in names)
                 fieldsets.append(
                     (
-                        f"{labels[adapter]} secrets",
+                        f"{adapter.label} secrets",
                         {
                             "fields": fields,
-                            "description": f"Used only by a {labels[adapter]} inbox.",
+                            "description": f"Used only by a {adapter.label} inbox.",
                         },
                     )
                 )
@@ -376,16 +354,8 @@ class InboxAdmin(admin.ModelAdmin):
     def webhook_url(self, inbox: Inbox) -> str:
         if inbox.pk is None:
             return "shown once the inbox is saved"
-        base = settings.PUBLIC_BASE_URL.rstrip("/")
-        if get_webhook_adapter(inbox.adapter) is not None:
-            path = reverse(
-                "webhook", kwargs={"adapter_key": inbox.adapter, "slug": inbox.slug}
-            )
-            return base + path
-        if inbox.adapter == Inbox.Adapter.EMAIL:
-            if getattr(settings, "ANYMAIL_INBOUND_INBOX", "") == inbox.slug:
-                return f"{base}/anymail/<provider>/inbound/"
-            return "none: IMAP polling or manage.py ingest_eml"
-        if inbox.adapter == Inbox.Adapter.CHAT:
-            return "none: sites embed the widget (the snippet is on its page)"
-        return "none"
+        try:
+            adapter = registry.get_adapter(inbox.adapter)
+        except registry.UnknownChannelError:
+            return f"none: no adapter {inbox.adapter!r} is registered"
+        return adapter.inbox_endpoint(inbox)

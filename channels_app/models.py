@@ -2,6 +2,9 @@ import uuid
 
 from django.db import models
 
+from supportdesk import registry
+from supportdesk.channel_names import AdapterKey
+
 
 class InboundRecord(models.Model):
     """A raw payload as it arrived, stored before anything else looks at it."""
@@ -50,18 +53,11 @@ class Inbox(models.Model):
     them back.
     """
 
-    class Adapter(models.TextChoices):
-        EMAIL = "email", "Email"
-        CHAT = "chat", "Web chat"
-        PHONE = "phone", "Phone (agent-logged calls)"
-        WHATSAPP = "whatsapp", "WhatsApp Cloud API"
-        MESSENGER = "messenger", "Messenger"
-        INSTAGRAM = "instagram", "Instagram"
-        TELEGRAM = "telegram", "Telegram"
-        TWILIO_SMS = "twilio-sms", "SMS (Twilio)"
-        TWILIO_VOICE = "twilio-voice", "Voice (Twilio)"
+    # Names of the built-in adapters; which adapters an inbox can have is the
+    # registry's word, so a new one in settings needs no migration.
+    Adapter = AdapterKey
 
-    adapter = models.CharField(max_length=32, choices=Adapter.choices)
+    adapter = models.CharField(max_length=32, choices=registry.inbox_adapter_choices)
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64)
     enabled = models.BooleanField(default=True)
@@ -85,17 +81,6 @@ class Inbox(models.Model):
 
     def secret(self, name: str) -> str:
         return str(self.secrets.get(name) or "")
-
-
-# The timeline channel each inbox adapter's messages land on.
-CHANNEL_OF_ADAPTER = {
-    Inbox.Adapter.TWILIO_SMS: "sms",
-    Inbox.Adapter.TWILIO_VOICE: "phone",
-}
-
-
-def channel_of(adapter: str) -> str:
-    return CHANNEL_OF_ADAPTER.get(adapter, adapter)
 
 
 class ImapCursor(models.Model):

@@ -2,16 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from supportdesk import registry
 
-class IdentityKind(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    WHATSAPP = "whatsapp", "WhatsApp"
-    MESSENGER = "messenger", "Messenger"
-    INSTAGRAM = "instagram", "Instagram"
-    TELEGRAM = "telegram", "Telegram"
-    SMS = "sms", "SMS"
-    WEB = "web", "Web visitor"
+# The kinds' names, for code that writes one; which exist is the registry's.
+from supportdesk.channel_names import IdentityKind as IdentityKind
 
 
 class Customer(models.Model):
@@ -40,7 +34,7 @@ class Identity(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="identities"
     )
-    kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    kind = models.CharField(max_length=16, choices=registry.identity_kind_choices)
     value = models.CharField(max_length=320)
     display_name = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=False)

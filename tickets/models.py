@@ -2,17 +2,10 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from supportdesk import registry
 
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    CHAT = "chat", "Web chat"
-    PHONE = "phone", "Phone"
-    WHATSAPP = "whatsapp", "WhatsApp"
-    MESSENGER = "messenger", "Messenger"
-    INSTAGRAM = "instagram", "Instagram"
-    TELEGRAM = "telegram", "Telegram"
-    SMS = "sms", "SMS"
-    INTERNAL = "internal", "Internal"
+# The channels' names, for code that writes one; which exist is the registry's.
+from supportdesk.channel_names import Channel as Channel
 
 
 class Team(models.Model):
@@ -120,7 +113,7 @@ class Ticket(models.Model):
     priority = models.CharField(
         max_length=16, choices=Priority.choices, default=Priority.NORMAL
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=registry.timeline_channel_choices)
     language = models.CharField(max_length=16, blank=True)
     # The inbox the conversation came through; replies leave through it.
     inbox = models.ForeignKey(
@@ -209,7 +202,7 @@ class TimelineEvent(models.Model):
     ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=registry.timeline_channel_choices)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     inbox = models.ForeignKey(
         "channels_app.Inbox",
@@ -332,7 +325,7 @@ class TicketRating(models.Model):
     )
     score = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=registry.timeline_channel_choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from supportdesk.registry import get_adapter
+from supportdesk.registry import sending_adapter
 from tickets.actions.delivery import (
     do_record_send_attempt,
     do_record_send_failure,
@@ -118,9 +118,9 @@ def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool
             template=event.metadata.get("template"),
             metadata=event.metadata,
         )
-        adapter_key = event.inbox.adapter if event.inbox_id else event.channel
         try:
-            external_id = get_adapter(adapter_key).send(message, inbox=event.inbox)
+            adapter = sending_adapter(event.channel, event.inbox)
+            external_id = adapter.send(message, inbox=event.inbox)
         except DeliveryRefusedError as exc:
             return _fail(event, str(exc)), False
         except Exception as exc:

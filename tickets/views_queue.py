@@ -5,7 +5,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from tickets.models import Channel, Team, Ticket, TicketStatus
+from supportdesk import registry
+from tickets.models import Team, Ticket, TicketStatus
 from tickets.selectors import (
     InvalidQueueCursorError,
     QueueFilters,
@@ -25,9 +26,10 @@ def filters_from(request: HttpRequest) -> QueueFilters:
         status = ""
     team = get.get("team", "")
     assignee = get.get("assignee", "")
+    channel = get.get("channel", "")
     return QueueFilters(
         status=status,
-        channel=get.get("channel", "") if get.get("channel") in Channel.values else "",
+        channel=channel if channel in registry.message_channels() else "",
         priority=(
             get.get("priority", "")
             if get.get("priority") in Ticket.Priority.values
@@ -74,7 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context.update(
         teams=list(teams),
         statuses=TicketStatus.choices,
-        channels=[c for c in Channel.choices if c[0] != Channel.INTERNAL],
+        channels=registry.message_channel_choices(),
         priorities=Ticket.Priority.choices,
     )
     return render(request, "tickets/queue/page.html", context)

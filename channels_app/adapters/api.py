@@ -11,6 +11,9 @@ class ApiAdapter(ChannelAdapter):
     """
 
     key = "api"
+    label = "Normalised JSON"
+    # Each message names its own channel and identity kinds.
+    serves_inboxes = False
 
     def parse(self, payload: bytes, *, inbox=None) -> list[InboundMessage]:
         try:

@@ -11,8 +11,6 @@ timeline, so the agent sees what the business said elsewhere; it never opens a
 ticket.
 """
 
-from django.db.models import QuerySet
-
 from channels_app.adapters.base import InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
@@ -33,6 +31,7 @@ from channels_app.meta_graph import (
     media_file_name,
     media_url_allowed,
 )
+from supportdesk.registry import IdentityKindSpec
 from tickets.inbound import (
     DeliveryUpdate,
     IdentityClaim,
@@ -42,8 +41,8 @@ from tickets.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from tickets.models import TimelineEvent
 from tickets.outbound import DeliveryRefusedError
+from tickets.selectors import sent_reply_ids_up_to, stored_external_ids
 
 # The Send API's metadata on the desk's replies, echoed back with them.
 DESK_ECHO_PREFIX = "desk-event:"
@@ -54,7 +53,11 @@ _ENVELOPE = {"sender", "recipient", "timestamp"}
 
 class MessengerAdapter(MetaWebhookAdapter):
     key = "messenger"
+    label = "Messenger"
     channel = "messenger"
+    identity_kinds = (IdentityKindSpec("messenger", "Messenger"),)
+    secret_fields = ("app_secret", "verify_token", "page_access_token")
+    config_fields = ("page_id",)
     platform = "Messenger"
     webhook_object = "page"
     max_text_chars = 2000
@@ -266,10 +269,11 @@ class MessengerAdapter(MetaWebhookAdapter):
             mids.append(str(receipt["mid"]))
         watermark = from_timestamp(receipt.get("watermark"), milliseconds=True)
         if not mids and watermark is not None:
-            mids = list(
-                self._replies_up_to(self._sender(event), watermark).values_list(
-                    "external_id", flat=True
-                )[:200]
+            mids = sent_reply_ids_up_to(
+                channel=self.channel,
+                identity_kind=self.channel,
+                identity_value=self._sender(event),
+                until=watermark,
             )
         batch.handled_quietly = True
         at = from_timestamp(event.get("timestamp"), milliseconds=True) or watermark
@@ -280,30 +284,8 @@ class MessengerAdapter(MetaWebhookAdapter):
             for mid in dict.fromkeys(mids)
         ]
 
-    def _replies_up_to(self, person: str, watermark) -> QuerySet[TimelineEvent]:
-        return (
-            TimelineEvent.objects.filter(
-                channel=self.channel,
-                kind=TimelineEvent.Kind.MESSAGE_OUT,
-                customer__identities__kind=self.channel,
-                customer__identities__value=person,
-                occurred_at__lte=watermark,
-                delivery_status__in=[
-                    TimelineEvent.Delivery.SENT,
-                    TimelineEvent.Delivery.DELIVERED,
-                ],
-            )
-            .exclude(external_id="")
-            .order_by("occurred_at")
-        )
-
     def _stored(self, mid: str) -> bool:
-        return (
-            bool(mid)
-            and TimelineEvent.objects.filter(
-                channel=self.channel, external_id=mid
-            ).exists()
-        )
+        return bool(stored_external_ids(channel=self.channel, external_ids=[mid]))
 
     def _inbound(
         self,
@@ -372,7 +354,9 @@ class MessengerAdapter(MetaWebhookAdapter):
 
 class InstagramAdapter(MessengerAdapter):
     key = "instagram"
+    label = "Instagram"
     channel = "instagram"
+    identity_kinds = (IdentityKindSpec("instagram", "Instagram"),)
     platform = "Instagram"
     webhook_object = "instagram"
     max_text_chars = 1000

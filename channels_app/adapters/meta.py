@@ -14,8 +14,8 @@ from channels_app.adapters.provider_http import inbox_for_sending
 from channels_app.meta_graph import GraphError
 from channels_app.models import Inbox
 from tickets.inbound import InboundError, InboundMessage, UnsupportedEventError
-from tickets.models import TimelineEvent
 from tickets.outbound import DeliveryRefusedError
+from tickets.selectors import event_for_external_id
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -33,6 +33,8 @@ class MetaWebhookAdapter(ChannelAdapter):
     """
 
     takes_webhooks = True
+    # Meta allows free-form replies for a day after the customer last wrote.
+    reply_window_hours = 24
 
     def handshake(self, request: HttpRequest, inbox) -> HttpResponse:
         expected = inbox.secret("verify_token")
@@ -134,11 +136,7 @@ def quoted_message(channel: str, external_id: str) -> dict:
     """What a reply or reaction points at, for the agent: the message's id, and
     its event and opening words when it is on the timeline."""
     quoted = {"id": external_id}
-    event = (
-        TimelineEvent.objects.filter(channel=channel, external_id=external_id)
-        .only("id", "text", "kind")
-        .first()
-    )
+    event = event_for_external_id(channel=channel, external_id=external_id)
     if event is not None:
         quoted.update(event_id=event.pk, text=event.text[:280], kind=event.kind)
     return quoted

@@ -26,6 +26,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
+from supportdesk.registry import IdentityKindSpec
 from tickets.inbound import (
     IdentityClaim,
     InboundAttachment,
@@ -70,6 +71,10 @@ def _describe_error(answer: dict) -> str:
 
 class TelegramAdapter(ChannelAdapter):
     key = "telegram"
+    label = "Telegram"
+    channel = "telegram"
+    identity_kinds = (IdentityKindSpec("telegram", "Telegram"),)
+    secret_fields = ("bot_token", "secret_token")
     takes_webhooks = True
 
     # ------------------------------------------------------------------ in

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
-from channels_app.adapters.base import ChannelAdapter, SignatureError
+from channels_app.adapters.base import PHONE_IDENTITY, ChannelAdapter, SignatureError
 from channels_app.adapters.provider_http import (
     MediaRefusedError,
     ProviderError,
@@ -25,6 +25,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
+from supportdesk.registry import PHONE_FORM, IdentityKindSpec
 from tickets.inbound import (
     DeliveryUpdate,
     IdentityClaim,
@@ -102,6 +103,7 @@ class TwilioWebhookAdapter(ChannelAdapter):
     """What every Twilio webhook shares: the signature over URL and fields."""
 
     takes_webhooks = True
+    secret_fields = ("auth_token",)
 
     def verify(self, request: HttpRequest, inbox) -> None:
         token = inbox.secret("auth_token")
@@ -126,6 +128,15 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
     """Inbound SMS and MMS, delivery status callbacks, replies through the REST API."""
 
     key = "twilio-sms"
+    label = "SMS (Twilio)"
+    channel = "sms"
+    channel_label = "SMS"
+    identity_kinds = (
+        IdentityKindSpec("sms", "SMS", form=PHONE_FORM, also_a_phone=True),
+        PHONE_IDENTITY,
+    )
+    recipient_kinds = ("sms", "phone")
+    config_fields = ("account_sid", "from_number")
 
     def acknowledge(self, *, record, duplicate: bool) -> HttpResponse:
         # Twilio reads the answer to an incoming message as TwiML and flags any

@@ -9,7 +9,7 @@ metadata of the messages it came with. A webhook with nothing the desk handles
 raises UnsupportedEventError, so its record is kept and marked unsupported.
 """
 
-from channels_app.adapters.base import InboundItem
+from channels_app.adapters.base import PHONE_IDENTITY, InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
     ParsedBatch,
@@ -32,6 +32,7 @@ from channels_app.meta_graph import (
     media_file_name,
 )
 from customers.identities import InvalidIdentityError, normalise_identity
+from supportdesk.registry import PHONE_FORM, IdentityKindSpec
 from tickets.inbound import (
     DeliveryUpdate,
     IdentityClaim,
@@ -41,8 +42,8 @@ from tickets.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from tickets.models import TimelineEvent
 from tickets.outbound import DeliveryRefusedError
+from tickets.selectors import stored_external_ids
 
 CHANNEL = "whatsapp"
 MAX_TEXT_CHARS = 4096
@@ -106,6 +107,25 @@ _REVISIONS = ("edit", "revoke")
 
 class WhatsAppAdapter(MetaWebhookAdapter):
     key = "whatsapp"
+    label = "WhatsApp Cloud API"
+    channel = CHANNEL
+    channel_label = "WhatsApp"
+    identity_kinds = (
+        # WhatsApp ids are international numbers written without the plus.
+        IdentityKindSpec(
+            CHANNEL,
+            "WhatsApp",
+            form=PHONE_FORM,
+            provider_number=True,
+            also_a_phone=True,
+        ),
+        PHONE_IDENTITY,
+    )
+    # Not the number's phone identity: a number need not be on WhatsApp.
+    recipient_kinds = (CHANNEL,)
+    after_the_window = "only a template can be sent"
+    secret_fields = ("app_secret", "verify_token", "access_token")
+    config_fields = ("phone_number_id", "waba_id")
 
     # ------------------------------------------------------------------ in
 
@@ -188,9 +208,7 @@ class WhatsAppAdapter(MetaWebhookAdapter):
 
     def _content(self, message: dict, inbox) -> Content:
         wamid = str(message.get("id") or "")
-        already = bool(wamid) and (
-            TimelineEvent.objects.filter(channel=CHANNEL, external_id=wamid).exists()
-        )
+        already = bool(stored_external_ids(channel=CHANNEL, external_ids=[wamid]))
         # A message already on the timeline is not fetched again: ingest keeps
         # the stored one.
         return render(message, _not_fetched if already else _media_fetcher(inbox))

@@ -26,7 +26,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from channels_app.email.raw import message_id_of, oversized_stand_in
 from channels_app.ingest import PayloadTooLargeError, receive_inbound
 from channels_app.models import ImapCursor, InboundRecord, Inbox
-from tickets.models import TimelineEvent
+from tickets.selectors import stored_external_ids
 
 logger = logging.getLogger(__name__)
 
@@ -355,10 +355,8 @@ def _known(message_ids: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     stored = InboundRecord.objects.filter(channel=CHANNEL, external_id__in=wanted)
-    on_timeline = TimelineEvent.objects.filter(channel=CHANNEL, external_id__in=wanted)
-    return set(stored.values_list("external_id", flat=True)) | set(
-        on_timeline.values_list("external_id", flat=True)
-    )
+    on_timeline = stored_external_ids(channel=CHANNEL, external_ids=wanted)
+    return set(stored.values_list("external_id", flat=True)) | on_timeline
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

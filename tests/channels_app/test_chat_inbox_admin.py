@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from channels_app.admin import INBOX_SECRETS, chat_field_name, secret_field_name
+from channels_app.admin import chat_field_name, inbox_secrets, secret_field_name
 from channels_app.models import Inbox
 from tests.factories import AgentFactory
 from tickets.models import Agent
@@ -59,7 +59,7 @@ def form_data(inbox: Inbox, **chat) -> dict:
         chat_field_name("name_field"): "required",
         chat_field_name("email_field"): "optional",
     }
-    for adapter, names in INBOX_SECRETS.items():
+    for adapter, names in inbox_secrets().items():
         for name in names:
             data[secret_field_name(adapter, name)] = ""
     data.update({chat_field_name(key): value for key, value in chat.items()})

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from channels_app.admin import INBOX_SECRETS, secret_field_name
+from channels_app.admin import inbox_secrets, secret_field_name
 from channels_app.models import Inbox
 from tests.factories import AgentFactory
 from tickets.models import Agent
@@ -37,7 +37,7 @@ def form_data(inbox: Inbox, **changes) -> dict:
         "config": "{}",
         "_save": "Save",
     }
-    for adapter, names in INBOX_SECRETS.items():
+    for adapter, names in inbox_secrets().items():
         for name in names:
             data[secret_field_name(adapter, name)] = ""
     data.update(changes)

@@ -19,9 +19,9 @@ def test_an_inbox_whose_adapter_takes_no_webhooks_has_no_door(client, adapter):
     assert not InboundRecord.objects.exists()
 
 
-def test_a_registry_alias_is_no_second_webhook_address(client):
-    """ "sms" names the Twilio adapter for replies, but only /webhooks/twilio-sms/
-    receives its webhooks."""
+def test_a_timeline_channel_is_no_webhook_address(client):
+    """Replies on the sms channel leave through the Twilio adapter, but only its
+    own key, /webhooks/twilio-sms/, receives its webhooks."""
     assert get_webhook_adapter("sms") is None
     assert get_webhook_adapter("twilio-sms").key == "twilio-sms"
 

@@ -103,7 +103,7 @@ def test_a_reply_can_go_out_on_another_channel_the_customer_used(
     # Recorded rather than sent: the WhatsApp adapter has its own tests.
     settings.CHANNEL_ADAPTERS = {
         **settings.CHANNEL_ADAPTERS,
-        "whatsapp": "channels_app.adapters.memory.MemoryAdapter",
+        "whatsapp": memory.recording(settings.CHANNEL_ADAPTERS["whatsapp"]),
     }
     event = reply(ticket, tech_agent, channel="whatsapp")
 

@@ -5,6 +5,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from channels_app.adapters.memory import recording
 from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from supportdesk.celery import app
@@ -150,7 +151,7 @@ def test_the_outcome_of_a_send_is_published_to_the_ticket(
     """Agents watching the ticket see their reply turn from queued to sent."""
     settings.CHANNEL_ADAPTERS = {
         **settings.CHANNEL_ADAPTERS,
-        "chat": "channels_app.adapters.memory.MemoryAdapter",
+        "chat": recording(settings.CHANNEL_ADAPTERS["chat"]),
     }
     deliver(message("chat", ("web", "visitor-1"), text="Is anyone there?"))
     ticket = Ticket.objects.get()

@@ -3,14 +3,22 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from channels_app.windows import reply_window_open, reply_window_refusal
+from channels_app.adapters.email import EmailAdapter
 from tests.helpers import deliver, message
 from tickets.models import TimelineEvent
+from tickets.windows import reply_window_open, reply_window_refusal
 
 pytestmark = pytest.mark.django_db
 
 ANA_WHATSAPP = ("whatsapp", "14155552671")
 ANA_EMAIL = ("email", "ana@example.com")
+
+
+class HourWindowEmailAdapter(EmailAdapter):
+    """Mail as a provider with a one-hour window would have it."""
+
+    reply_window_hours = 1
+    after_the_window = "wait for the customer"
 
 
 def ticket_after(channel: str, *claims, hours_ago: float, **fields):
@@ -64,9 +72,22 @@ def test_a_customer_who_never_wrote_on_the_channel_is_outside_it(teams):
     )
 
 
-def test_channels_without_a_window_are_always_open(teams, settings):
+def test_channels_without_a_window_are_always_open(teams):
     ticket = ticket_after("email", ANA_EMAIL, hours_ago=1000)
 
     assert reply_window_open(ticket, "email")
-    settings.REPLY_WINDOW_HOURS = {**settings.REPLY_WINDOW_HOURS, "email": 1}
+    assert reply_window_refusal(ticket, "email") == ""
+
+
+def test_the_window_is_the_one_the_channels_adapter_declares(teams, settings):
+    ticket = ticket_after("email", ANA_EMAIL, hours_ago=2)
+
+    settings.CHANNEL_ADAPTERS = {
+        **settings.CHANNEL_ADAPTERS,
+        "email": "tests.tickets.test_windows.HourWindowEmailAdapter",
+    }
+
     assert not reply_window_open(ticket, "email")
+    assert reply_window_refusal(ticket, "email") == (
+        "outside the 1-hour window: wait for the customer"
+    )

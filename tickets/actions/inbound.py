@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from customers.actions import do_resolve_sender
 from supportdesk.oncommit import run_on_commit
+from supportdesk.registry import message_channels
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.tickets import do_change_status
 from tickets.actions.timeline import publish_event, publish_ticket_created
@@ -22,7 +23,6 @@ from tickets.inbound import InboundError, InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
     Attachment,
-    Channel,
     Ticket,
     TicketStatus,
     TimelineEvent,
@@ -72,7 +72,7 @@ def _check(message: InboundMessage) -> None:
     # Stored as the ticket's channel: "internal" would pass for the desk's own.
     if not message.channel:
         raise InboundError("the message names no channel")
-    if message.channel == Channel.INTERNAL or message.channel not in Channel.values:
+    if message.channel not in message_channels():
         raise InboundError(f"unknown channel {message.channel[:40]!r}")
     if message.event_kind not in _EVENT_KINDS:
         raise InboundError(f"unknown event kind {message.event_kind[:40]!r}")

@@ -6,14 +6,23 @@ customer, owning team or an event's author.
 """
 
 from django.conf import settings
+from django.utils.choices import CallableChoiceIterator
 from rest_framework import serializers
 
+from supportdesk import registry
 from supportdesk.api.inputs import MAX_ID, StrictInputSerializer
+from supportdesk.channel_names import Channel
 from tickets.actions.templates import TEMPLATE_CHANNELS
-from tickets.models import Agent, Channel, Team, Ticket, TicketStatus
+from tickets.models import Agent, Team, Ticket, TicketStatus
 from tickets.views_ticket.forms import MAX_TEXT_CHARS, STATUS_CHOICES, reply_channels
 
 SEARCH_MAX_CHARS = 200
+# Read each time a serializer is built, so every registered channel is known.
+TIMELINE_CHANNELS = CallableChoiceIterator(registry.timeline_channel_choices)
+
+
+def _template_channel_choices() -> list[tuple[str, str]]:
+    return [(c, registry.channel_label(c)) for c in sorted(TEMPLATE_CHANNELS)]
 
 
 class TicketListQuerySerializer(serializers.Serializer):
@@ -31,7 +40,7 @@ class TicketListQuerySerializer(serializers.Serializer):
         required=False,
         help_text='An agent\'s id, "me", or "none" for unassigned tickets.',
     )
-    channel = serializers.ChoiceField(choices=Channel.values, required=False)
+    channel = serializers.ChoiceField(choices=TIMELINE_CHANNELS, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.values, required=False)
     q = serializers.CharField(
         required=False,
@@ -63,7 +72,7 @@ class ReplyInputSerializer(StrictInputSerializer):
         "when none is given.",
     )
     channel = serializers.ChoiceField(
-        choices=Channel.choices,
+        choices=TIMELINE_CHANNELS,
         required=False,
         help_text="By default the channel the customer last wrote on.",
     )
@@ -103,7 +112,7 @@ class TemplateInputSerializer(StrictInputSerializer):
     """A pre-approved template: it may go outside a channel's reply window."""
 
     channel = serializers.ChoiceField(
-        choices=[(c.value, c.label) for c in Channel if c in TEMPLATE_CHANNELS],
+        choices=CallableChoiceIterator(_template_channel_choices),
         required=False,
         default=Channel.WHATSAPP,
     )

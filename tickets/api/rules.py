@@ -6,12 +6,14 @@ get a 403, as on the page).
 """
 
 from django.db import transaction
+from django.utils.choices import CallableChoiceIterator
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from supportdesk import registry
 from supportdesk.api.errors import ActionConflict
 from supportdesk.api.inputs import (
     MAX_ID,
@@ -31,9 +33,10 @@ from tickets.actions.rules import (
     do_update_rule,
 )
 from tickets.api.serializers import TeamRefSerializer
-from tickets.models import OPEN_STATUSES, Channel, RoutingRule, Team, Ticket
+from tickets.models import OPEN_STATUSES, RoutingRule, Team, Ticket
 
-ROUTABLE_CHANNELS = [c for c in Channel.values if c != Channel.INTERNAL]
+# Read each time a serializer is built, so every registered channel is known.
+ROUTABLE_CHANNELS = CallableChoiceIterator(registry.message_channel_choices)
 CONDITIONS = ("channels", "keywords", "segments", "languages")
 # Bounds on one rule's conditions: a rule is typed by a person.
 MAX_TERMS = 100

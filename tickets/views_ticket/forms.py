@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import Max
 from django.utils import timezone
 
-from channels_app.windows import reply_window
+from supportdesk import registry
 from tickets.actions.templates import TEMPLATE_CHANNELS
-from tickets.actions.tickets import RECIPIENT_KINDS
-from tickets.models import Channel, Ticket, TicketStatus, TimelineEvent
+from tickets.models import Ticket, TicketStatus
+from tickets.selectors import last_inbound_by_channel
 from tickets.views_calls import LogCallForm
 
 MAX_TEXT_CHARS = 50_000
@@ -32,25 +31,17 @@ class ReplyChannel:
 def reply_channels(ticket: Ticket, identity_kinds: set[str]) -> tuple[list, str]:
     """The channels a reply can take to this customer, and the default one: the
     channel of their last inbound message (else the ticket's own)."""
-    last_inbound = dict(
-        TimelineEvent.objects.filter(
-            customer_id=ticket.customer_id, kind=TimelineEvent.Kind.MESSAGE_IN
-        )
-        .values_list("channel")
-        .annotate(last=Max("occurred_at"))
-        .order_by()
-    )
+    last_inbound = last_inbound_by_channel(customer_id=ticket.customer_id)
     now = timezone.now()
     offered = []
-    for channel, kinds in RECIPIENT_KINDS.items():
-        # A call cannot be sent: it is logged.
-        if channel == Channel.PHONE or not identity_kinds & set(kinds):
+    for channel in registry.reply_channels():
+        if not identity_kinds & set(registry.recipient_kinds(channel)):
             continue
-        window, last = reply_window(channel), last_inbound.get(channel)
+        window, last = registry.reply_window(channel), last_inbound.get(channel)
         offered.append(
             ReplyChannel(
                 value=channel,
-                label=Channel(channel).label,
+                label=registry.channel_label(channel),
                 window_open=window is None
                 or (last is not None and now - last < window),
                 takes_templates=channel in TEMPLATE_CHANNELS,
