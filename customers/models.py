@@ -4,9 +4,6 @@ from django.db.models import Q
 
 from supportdesk import registry
 
-# The kinds' names, for code that writes one; which exist is the registry's.
-from supportdesk.channel_names import IdentityKind as IdentityKind
-
 
 class Customer(models.Model):
     """One person, reachable through any number of identities."""

@@ -1,6 +1,7 @@
 import pytest
 from django.test import TestCase, override_settings
 
+from channels_app.adapters.base import ChannelAdapter
 from customers.actions import do_resolve_sender
 from customers.identities import (
     InvalidIdentityError,
@@ -8,7 +9,7 @@ from customers.identities import (
     normalise_identity,
 )
 from customers.models import Customer, Identity, MergeSuggestion
-from supportdesk import events
+from supportdesk import events, registry
 from tickets.inbound import IdentityClaim
 
 
@@ -246,3 +247,42 @@ def test_the_same_pair_is_suggested_once_whichever_claim_comes_first():
     do_resolve_sender(claims=claims(*reversed(both)))
 
     assert MergeSuggestion.objects.get().customer == ana
+
+
+# ---------------------------------------------------- kinds declared by adapters
+
+
+class PagerAdapter(ChannelAdapter):
+    """A channel whose senders are pager numbers and radio call signs."""
+
+    key = "pager"
+    label = "Pager"
+    channel = "pager"
+    identity_kinds = (
+        registry.IdentityKindSpec(
+            "pager", "Pager", form=registry.PHONE_FORM, also_a_phone=True
+        ),
+        registry.IdentityKindSpec("callsign", "Call sign"),
+    )
+
+
+@pytest.fixture
+def pagers(settings):
+    settings.CHANNEL_ADAPTERS = {
+        **settings.CHANNEL_ADAPTERS,
+        "pager": f"{__name__}.PagerAdapter",
+    }
+
+
+def test_a_kind_is_normalised_as_its_adapter_declares_it(pagers):
+    assert normalise_identity("pager", "(415) 555-2671") == ("pager", "+14155552671")
+    assert normalise_identity("callsign", "  KD6-ABC ") == ("callsign", "KD6-ABC")
+    assert normalise_claims(claims(("pager", "+1 415 555 2671"))) == [
+        ("pager", "+14155552671"),
+        ("phone", "+14155552671"),
+    ]
+
+
+def test_a_kind_of_an_adapter_not_registered_is_refused():
+    with pytest.raises(InvalidIdentityError, match="unknown identity kind 'pager'"):
+        normalise_identity("pager", "+14155552671")

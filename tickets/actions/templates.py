@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from supportdesk.channel_names import Channel
 from tickets.actions.tickets import (
     TicketActionError,
     queue_outgoing,
     recipient_identity,
 )
-from tickets.models import Channel, Ticket, TimelineEvent
+from tickets.models import Ticket, TimelineEvent
 
 # Channels whose provider sends templates approved in advance.
 TEMPLATE_CHANNELS = frozenset({Channel.WHATSAPP})
