@@ -113,8 +113,16 @@ def enqueue_on_commit(task, *ids: int) -> None:
 
 def _delay(task, ids: tuple[int, ...]) -> None:
     if isinstance(task, str):
-        task = current_app.tasks[task]
+        task = _registered(task)
     task.delay(*ids)
+
+
+def _registered(name: str):
+    # Task modules are discovered when a worker starts; a process that only
+    # queues (a management command, the embedded desk) loads them on first use.
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def run_on_commit(task, *ids: int) -> None:
