@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from channels_app.models import Inbox
 from supportdesk.registry import EMAIL_FORM, PHONE_FORM, IdentityKindSpec
 from tickets.inbound import DeliveryUpdate, InboundMessage, MessageRevision
 from tickets.outbound import LiveContact, OutboundMessage
@@ -58,7 +59,7 @@ class ChannelAdapter:
     # through the send task, so a slow provider never holds up an agent.
     sends_in_process: bool = False
 
-    def inbox_endpoint(self, inbox) -> str:
+    def inbox_endpoint(self, inbox: Inbox) -> str:
         """Where messages of an inbox of this kind come in, for the admin; the
         webhook URL of adapters that take webhooks."""
         if not self.takes_webhooks:

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter
 from channels_app.email.headers import clean_text
-from channels_app.models import ChatEntry, ChatVisitor
+from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget import entries
 from channels_app.widget.actions import do_mark_chat_read
 from channels_app.widget.agents import typing_event, visitor_of_ticket
@@ -65,7 +65,7 @@ class ChatAdapter(ChannelAdapter):
     )
     sends_in_process = True
 
-    def inbox_endpoint(self, inbox) -> str:
+    def inbox_endpoint(self, inbox: Inbox) -> str:
         return "none: sites embed the widget (the snippet is on its page)"
 
     # -------------------------------------------------------------------- in

@@ -9,6 +9,7 @@ from django.conf import settings
 from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter
 from channels_app.email.parse import parse_email
 from channels_app.email.send import send_mail_message
+from channels_app.models import Inbox
 from tickets.inbound import InboundMessage
 from tickets.outbound import OutboundMessage
 
@@ -30,7 +31,7 @@ class EmailAdapter(ChannelAdapter):
         "imap_since_days",
     )
 
-    def inbox_endpoint(self, inbox) -> str:
+    def inbox_endpoint(self, inbox: Inbox) -> str:
         if getattr(settings, "ANYMAIL_INBOUND_INBOX", "") == inbox.slug:
             base = settings.PUBLIC_BASE_URL.rstrip("/")
             return f"{base}/anymail/<provider>/inbound/"

@@ -7,6 +7,7 @@ from functools import cache
 from django.utils.module_loading import import_string
 
 from channels_app.adapters.api import ApiAdapter
+from channels_app.models import Inbox
 from tickets.outbound import OutboundMessage
 
 # Every message "sent" through a recording adapter, for tests to inspect.
@@ -16,7 +17,7 @@ outbox: list[OutboundMessage] = []
 class RecordsSends:
     """Put before an adapter class: its sends land in `outbox`, nowhere else."""
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         outbox.append(message)
         # Unique across processes: a counter restarting with each process would
         # repeat ids already stored under the (channel, external_id) constraint.
