@@ -26,6 +26,7 @@ from channels_app.widget.actions import do_mark_chat_read
 from channels_app.widget.agents import typing_event, visitor_of_ticket
 from channels_app.widget.presence import visitor_online
 from supportdesk.registry import IdentityKindSpec, get_adapter
+from tickets.actions.delivery import do_note_send_details
 from tickets.inbound import (
     ConversationRating,
     DeliveryUpdate,
@@ -283,8 +284,7 @@ class ChatAdapter(ChannelAdapter):
             # failed. A temporary failure raises, and the retry sends the copy
             # again without adding the reply to the chat twice.
             emailed = {"to": visitor.email, "error": str(exc)[:500]}
-        event.metadata["emailed"] = emailed
-        event.save(update_fields=["metadata"])
+        do_note_send_details(event=event, emailed=emailed)
 
 
 def _attachments(items) -> list[InboundAttachment]:

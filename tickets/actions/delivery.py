@@ -87,6 +87,14 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     return event
 
 
+def do_note_send_details(*, event: TimelineEvent, **details) -> TimelineEvent:
+    """What an adapter learnt while sending a reply (a copy it mailed too, say),
+    kept on the reply; do_record_sent() keeps it when the send is recorded."""
+    event.metadata.update(details)
+    event.save(update_fields=["metadata"])
+    return event
+
+
 def do_record_sent(
     *, event: TimelineEvent, external_id: str, replies_to: tuple[str, ...]
 ) -> TimelineEvent:
