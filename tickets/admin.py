@@ -37,7 +37,7 @@ class MembershipInline(admin.TabularInline):
 class AgentAdmin(UserAdmin):
     list_display = ("username", "get_full_name", "email", "role", "is_active")
     list_filter = ("role", "is_active", "teams")
-    fieldsets = UserAdmin.fieldsets + (("Desk", {"fields": ("role",)}),)
+    fieldsets = (*UserAdmin.fieldsets, ("Desk", {"fields": ("role",)}))
     inlines = [MembershipInline]
 
 

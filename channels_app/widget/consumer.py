@@ -265,7 +265,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def _message(self, content):
-        record, created = await _run(
+        _record, created = await _run(
             door.receive_message,
             visitor=self.visitor,
             data=content,

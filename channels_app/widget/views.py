@@ -174,10 +174,10 @@ def session(request, slug):
                 "name": visitor.name,
                 "email": visitor.email,
                 "verified": visitor.verified,
-                "needs_prechat": not visitor.name
-                and config["name_field"] == "required"
-                or not visitor.email
-                and config["email_field"] == "required",
+                "needs_prechat": (
+                    not visitor.name and config["name_field"] == "required"
+                )
+                or (not visitor.email and config["email_field"] == "required"),
             },
             "agents_online": tickets_presence.agents_online(),
         }
@@ -228,7 +228,7 @@ def upload(request, slug):
             f"Files of type {content_type or 'unknown'} are not accepted.",
         )
     try:
-        record, created = door.receive_message(
+        _record, created = door.receive_message(
             visitor=visitor,
             data={
                 "client_id": request.POST.get("client_id", ""),

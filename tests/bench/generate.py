@@ -5,6 +5,7 @@ events from a second; both call profile() with the same id and so see the same
 person. Rows are tuples in the column order of the COPY statements in dataset.py.
 """
 
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -379,7 +380,7 @@ def _split(count: int, parts: int, rng: random.Random) -> list[int]:
     parts = max(1, min(parts, count))
     cuts = sorted(rng.sample(range(1, count), parts - 1)) if parts > 1 else []
     bounds = [0, *cuts, count]
-    return [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(bounds)]
 
 
 def tickets_for(count: int, *, heavy: bool) -> int:

@@ -7,6 +7,7 @@ its own, and a latency is the time from sending a text to hearing it.
 """
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -171,10 +172,8 @@ class Fleet:
         counted as sent and never heard."""
         self.said[text] = time.perf_counter()
         message = {"type": "message", "client_id": uuid.uuid4().hex, "text": text}
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await socket.send(json.dumps(message))
-        except ConnectionClosed:
-            pass
 
     async def chatter(
         self, sockets: list[ClientConnection], texts: list[str], rate: float

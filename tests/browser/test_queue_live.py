@@ -62,7 +62,7 @@ def test_a_whatsapp_message_appears_in_the_queue_without_a_reload(
     whatsapp_inbox,  # noqa: F811  (the fixture imported above)
     corpus_dir,
     teams,
-    tech_agent,  # noqa: F811
+    tech_agent,
 ):
     for n, (subject, name) in enumerate(
         [

@@ -30,7 +30,7 @@ def load_of(response, slug: str):
 def test_team_load_counts_open_unassigned_and_agents(client, supervisor, teams):
     bea = AgentFactory(username="bea", teams=[teams["billing"]])
     AgentFactory(username="bob", teams=[teams["billing"], teams["sales"]])
-    first, second, third, done = billing_tickets(4, teams)
+    first, second, _third, done = billing_tickets(4, teams)
     do_assign_ticket(ticket=first, assignee=bea, actor=supervisor)
     do_assign_ticket(ticket=second, assignee=bea, actor=supervisor)
     do_resolve_ticket(ticket=done, actor=supervisor, resolution_note="Paid.")

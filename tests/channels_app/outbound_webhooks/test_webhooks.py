@@ -22,7 +22,6 @@ from channels_app.outbound_webhooks.tasks import (
     deliver_webhook,
     sweep_webhook_deliveries,
 )
-from tickets.actions.merges import do_merge_customers
 from supportdesk.models import WebhookDelivery, WebhookEndpoint
 from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     ALL_EVENTS,
@@ -41,6 +40,7 @@ from tests.factories import AgentFactory
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
 from tickets.actions.calls import do_log_call
+from tickets.actions.merges import do_merge_customers
 from tickets.actions.tickets import (
     TicketActionError,
     do_assign_ticket,
@@ -216,10 +216,13 @@ def test_deliveries_commit_with_the_change_or_not_at_all(endpoint, receiver, tea
     receiver.requests.clear()
     WebhookDelivery.objects.all().delete()
 
-    with pytest.raises(RuntimeError), TestCase.captureOnCommitCallbacks(execute=True):
-        with transaction.atomic():
-            do_assign_ticket(ticket=ticket, assignee=tech_agent)
-            raise RuntimeError("the caller's work failed after the action")
+    with (
+        pytest.raises(RuntimeError),
+        TestCase.captureOnCommitCallbacks(execute=True),
+        transaction.atomic(),
+    ):
+        do_assign_ticket(ticket=ticket, assignee=tech_agent)
+        raise RuntimeError("the caller's work failed after the action")
     with pytest.raises(TicketActionError):
         do_resolve_ticket(ticket=ticket, actor=tech_agent, resolution_note="")
 

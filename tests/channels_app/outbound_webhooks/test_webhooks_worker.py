@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 from channels_app.ingest import submit_message
 from channels_app.outbound_webhooks.actions import do_create_endpoint
 from channels_app.outbound_webhooks.outbox import forget_subscriptions
-from tickets.actions.merges import do_merge_customers
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.events import WEBHOOK_EVENTS as EVENTS
 from supportdesk.models import WebhookDelivery
@@ -22,6 +21,7 @@ from tests.channels_app.outbound_webhooks.webhook_support import (
 from tests.factories import AgentFactory
 from tests.helpers import message
 from tests.provider_server import Reply
+from tickets.actions.merges import do_merge_customers
 from tickets.actions.tickets import do_assign_ticket, do_reply, do_resolve_ticket
 from tickets.models import Ticket
 
@@ -85,7 +85,7 @@ def receiver(provider_server):
 
 def receive(msg) -> Ticket:
     """Submit a message and wait until the worker has routed its ticket."""
-    record, _ = submit_message(msg)
+    submit_message(msg)
     return wait_for(
         lambda: Ticket.objects.filter(
             events__sender_identity__value=msg.identities[0].value,

@@ -18,11 +18,11 @@ import requests
 from django.core.management import call_command
 from django.test import override_settings
 
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from customers.models import Identity
 from supportdesk.api.permissions import TokenScope
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import ApiToken
-from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from tests.factories import AgentFactory, TeamFactory
 from tests.provider_server import ProviderServer, Reply
 from tests.server import (

@@ -18,10 +18,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from channels_app.models import InboundRecord
+from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from customers.models import MergeSuggestion
 from supportdesk.api.tokens import do_issue_api_token
 from supportdesk.models import WebhookDelivery
-from channels_app.outbound_webhooks.outbox import forget_subscriptions
 from tests.helpers import deliver, message
 from tests.provider_server import Reply
 from tests.server import (
@@ -139,7 +139,7 @@ def failures_of(operation, *, who: str, key: str, answered: set) -> list[str]:
 
     try:
         exercise()
-    except Exception as exc:  # noqa: BLE001  (each failure is reported below)
+    except Exception as exc:  # each failure is reported below
         # Hypothesis groups distinct failures of one operation.
         for each in getattr(exc, "exceptions", None) or [exc]:
             found.append(f"{operation.verbose_name} as the {who}: {each}")

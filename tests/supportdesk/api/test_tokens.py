@@ -95,7 +95,7 @@ def test_an_unknown_key_or_an_inactive_users_token_is_a_401(tech_agent):
 
 def test_past_the_rate_a_token_gets_429_with_retry_after(tech_agent, supervisor):
     _, key = do_issue_api_token(user=tech_agent, name="busy", scopes=["read"])
-    token, other_key = do_issue_api_token(user=supervisor, name="calm", scopes=["read"])
+    _, other_key = do_issue_api_token(user=supervisor, name="calm", scopes=["read"])
     for pk in ApiToken.objects.values_list("pk", flat=True):
         cache.delete(
             TokenRateThrottle.cache_format % {"scope": "token", "ident": f"token-{pk}"}
@@ -148,7 +148,7 @@ def test_a_token_made_in_the_admin_shows_its_key_once(admin_client, tech_agent):
 
 def test_revoking_in_the_admin_ends_the_tokens(admin_client, tech_agent):
     _, key = do_issue_api_token(user=tech_agent, name="Bot", scopes=["read"])
-    kept, kept_key = do_issue_api_token(user=tech_agent, name="Other", scopes=["read"])
+    _, kept_key = do_issue_api_token(user=tech_agent, name="Other", scopes=["read"])
 
     response = admin_client.post(
         "/admin/supportdesk/apitoken/",
