@@ -4,13 +4,15 @@ Changes that also reach tickets or the timeline (profile updates, merges and
 their undoing) are tickets' actions: tickets.actions.profiles and .merges.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers.identities import InvalidIdentityError, normalise_claims
+from customers.identities import Claim, InvalidIdentityError, normalise_claims
 from customers.models import Customer, Identity, MergeSuggestion
 from supportdesk import events
 from supportdesk.errors import ActionError
@@ -38,7 +40,7 @@ def _find_identities(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Iden
 
 
 def do_resolve_sender(
-    *, claims, display_name: str = "", language: str = ""
+    *, claims: Iterable[Claim], display_name: str = "", language: str = ""
 ) -> ResolvedSender:
     """Find or create the customer behind a message's identities.
 
@@ -59,7 +61,9 @@ def do_resolve_sender(
     raise AssertionError("unreachable")
 
 
-def _resolve(pairs, display_name: str, language: str) -> ResolvedSender:
+def _resolve(
+    pairs: list[tuple[str, str]], display_name: str, language: str
+) -> ResolvedSender:
     known = _find_identities(pairs)
     customers = list(dict.fromkeys(known[p].customer for p in pairs if p in known))
     new_customer = not customers
@@ -123,11 +127,14 @@ def do_suggest_merge(*, customer: Customer, other: Customer, reason: str) -> Non
 
 
 @transaction.atomic
-def do_reject_merge_suggestion(*, suggestion: MergeSuggestion, actor) -> None:
+def do_reject_merge_suggestion(
+    *, suggestion: MergeSuggestion, actor: AbstractBaseUser | None
+) -> None:
     suggestion = MergeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     if suggestion.status != MergeSuggestion.Status.PENDING:
         raise MergeError(f"this suggestion is already {suggestion.status}")
     suggestion.status = MergeSuggestion.Status.REJECTED
-    suggestion.decided_by = actor
+    # By id: the user model is defined above customers, which may not import it.
+    suggestion.decided_by_id = actor.pk if actor is not None else None
     suggestion.decided_at = timezone.now()
     suggestion.save(update_fields=["status", "decided_by", "decided_at"])

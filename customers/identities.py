@@ -5,6 +5,9 @@ supportdesk.registry.IdentityKindSpec); a kind no registered adapter declares is
 refused.
 """
 
+from collections.abc import Iterable
+from typing import Protocol
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +18,20 @@ from supportdesk.channel_names import IdentityKind
 from supportdesk.errors import ActionError
 
 MAX_HANDLE_LENGTH = 320
+
+
+class Claim(Protocol):
+    """A way to reach a sender as a channel reported it, not yet normalised.
+
+    A protocol rather than a class of this app: the parsed messages that carry
+    claims are defined above customers, which may not import them.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
 
 
 class InvalidIdentityError(ActionError):
@@ -71,7 +88,7 @@ def normalise_identity(kind: str, value: str) -> tuple[str, str]:
     return kind, handle
 
 
-def normalise_claims(claims) -> list[tuple[str, str]]:
+def normalise_claims(claims: Iterable[Claim]) -> list[tuple[str, str]]:
     """Normalised (kind, value) pairs in claim order, without repeats."""
     pairs: dict[tuple[str, str], None] = {}
     for claim in claims:

@@ -3,7 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
@@ -20,8 +22,11 @@ from tickets.models import (
     TimelineEvent,
 )
 
+# Who asks: a signed-in agent, or the anonymous user of a request that is not.
+Viewer = Agent | AnonymousUser
 
-def tickets_visible_to(agent) -> QuerySet[Ticket]:
+
+def tickets_visible_to(agent: Viewer) -> QuerySet[Ticket]:
     """The tickets an agent may see: their teams' and those assigned to them."""
     tickets = Ticket.objects.all()
     if not agent.is_authenticated or not agent.is_active:
@@ -33,7 +38,7 @@ def tickets_visible_to(agent) -> QuerySet[Ticket]:
     return tickets.filter(Q(team_id__in=own_teams) | Q(assignee=agent))
 
 
-def ticket_for_agent(agent, ticket_id: int) -> Ticket:
+def ticket_for_agent(agent: Viewer, ticket_id: int) -> Ticket:
     """One ticket, or Ticket.DoesNotExist when it is not the agent's to see."""
     return (
         tickets_visible_to(agent)
@@ -42,7 +47,7 @@ def ticket_for_agent(agent, ticket_id: int) -> Ticket:
     )
 
 
-def realtime_groups_for(agent) -> list[str]:
+def realtime_groups_for(agent: Viewer) -> list[str]:
     """The channel-layer groups whose events the agent may hear.
 
     Everything published about a ticket reaches the desk group and its team's:
@@ -94,7 +99,7 @@ class TicketPage:
 
 def ticket_list_for_agent(
     *,
-    agent,
+    agent: Viewer,
     filters: QueueFilters | None = None,
     cursor: str | None = None,
     limit: int = QUEUE_PAGE_SIZE,
@@ -123,7 +128,9 @@ def ticket_list_for_agent(
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor)
 
 
-def queue_row_for_agent(*, agent, ticket_id: int, filters: QueueFilters | None = None):
+def queue_row_for_agent(
+    *, agent: Viewer, ticket_id: int, filters: QueueFilters | None = None
+) -> Ticket | None:
     """One row of the agent's queue, or None when the ticket is not (or no longer)
     in the queue those filters show."""
     tickets = _filtered(tickets_visible_to(agent), agent, filters or QueueFilters())
@@ -141,7 +148,9 @@ def _with_row_data(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     )
 
 
-def _filtered(tickets: QuerySet[Ticket], agent, filters: QueueFilters):
+def _filtered(
+    tickets: QuerySet[Ticket], agent: Viewer, filters: QueueFilters
+) -> QuerySet[Ticket]:
     if filters.status == "":
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     elif filters.status != "all":
@@ -153,7 +162,8 @@ def _filtered(tickets: QuerySet[Ticket], agent, filters: QueueFilters):
     if filters.team:
         tickets = tickets.filter(team_id=filters.team)
     if filters.assignee == "me":
-        tickets = tickets.filter(assignee=agent)
+        # By id: an anonymous viewer has none, and sees no ticket anyway.
+        tickets = tickets.filter(assignee_id=agent.pk)
     elif filters.assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
     elif filters.assignee.isdigit():
@@ -163,7 +173,9 @@ def _filtered(tickets: QuerySet[Ticket], agent, filters: QueueFilters):
     return tickets
 
 
-def _newest_matching(tickets: QuerySet[Ticket], text: str, wanted: int):
+def _newest_matching(
+    tickets: QuerySet[Ticket], text: str, wanted: int
+) -> list[Ticket] | None:
     """The newest `wanted` matches among the queue's newest SEARCH_NEWEST tickets,
     each checked on its own; None when they hold fewer (the full search then runs:
     cheap for a rare word, the only kind that gets there)."""
@@ -206,7 +218,9 @@ def _search(text: str) -> Q:
 
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
 
-    def matching(model, field: str):
+    def matching(
+        model: type[Customer | Ticket | TimelineEvent], field: str
+    ) -> QuerySet[Any]:
         # The expression of the GIN indexes of tickets migration 0003, exactly.
         vector = SearchVector(field, config=SEARCH_CONFIG)
         return model.objects.alias(document=vector).filter(document=query)
@@ -225,7 +239,7 @@ def _search(text: str) -> Q:
     return Q(pk__in=ids)
 
 
-def agents_visible_to(user) -> QuerySet[Agent]:
+def agents_visible_to(user: Agent) -> QuerySet[Agent]:
     """Everyone for whoever sees every team; otherwise oneself and the active
     members of one's teams, the agents one may hand a ticket to."""
     agents = Agent.objects.all()

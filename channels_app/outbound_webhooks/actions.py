@@ -2,6 +2,7 @@
 the admin, the API and the delivery task only call them."""
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -41,7 +42,7 @@ def check_url(url: str) -> str:
     return url
 
 
-def check_events(events) -> list[str]:
+def check_events(events: object) -> list[str]:
     if not isinstance(events, list | tuple) or not all(
         isinstance(name, str) for name in events
     ):
@@ -105,7 +106,7 @@ def do_update_endpoint(
     """Change what is given; None leaves a field as it is. A new secret signs
     every attempt from now on, pending retries included."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    changes = {}
+    changes: dict[str, Any] = {}
     if url is not None:
         changes["url"] = check_url(url)
     if events is not None:

@@ -13,6 +13,7 @@ from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget import entries
 from channels_app.widget.agents import visitor_of_ticket
 from supportdesk.oncommit import publish_on_commit
+from tickets.models import Ticket
 from tickets.presence import REFRESH_SECONDS, seen_since
 
 
@@ -66,7 +67,7 @@ def do_mark_visitor_away(*, visitor_id: int) -> None:
 
 
 @transaction.atomic
-def do_mark_chat_read(*, ticket) -> int:
+def do_mark_chat_read(*, ticket: Ticket) -> int:
     """An agent has the ticket open: the visitor's messages so far are read. Returns
     the visitor's number read up to (0 when nothing changed)."""
     visitor = visitor_of_ticket(ticket)

@@ -8,12 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.identities import normalise_phone
+from customers.models import Customer
 from supportdesk.errors import ActionError
 from tickets.actions.inbound import Logged, do_record_inbound
 from tickets.actions.timeline import publish_event
 from tickets.calls import DIRECTIONS, OUTCOMES, call_summary
 from tickets.inbound import CallRecording, IdentityClaim, InboundError, InboundMessage
-from tickets.models import Channel, Ticket, TimelineEvent
+from tickets.models import Agent, Channel, Ticket, TimelineEvent
 
 # A call longer than a day is a typing slip.
 MAX_CALL_SECONDS = 24 * 3600
@@ -35,7 +36,7 @@ def _check(direction: str, outcome: str, duration_seconds: int, note: str) -> No
         raise CallLogError(f"a call note has at most {MAX_NOTE_CHARS} characters")
 
 
-def _claims(number: str, owner) -> list[IdentityClaim]:
+def _claims(number: str, owner: Customer | None) -> list[IdentityClaim]:
     claims = [IdentityClaim("phone", number)]
     if owner is not None:
         # A number new to the desk joins the customer of the first known claim:
@@ -50,14 +51,14 @@ def _claims(number: str, owner) -> list[IdentityClaim]:
 @transaction.atomic
 def do_log_call(
     *,
-    author,
+    author: Agent,
     direction: str,
     number: str,
     duration_seconds: int,
     outcome: str,
     note: str = "",
     ticket: Ticket | None = None,
-    customer=None,
+    customer: Customer | None = None,
     occurred_at: datetime | None = None,
 ) -> TimelineEvent:
     """An agent's record of a call, on the caller's timeline.

@@ -1,5 +1,7 @@
 """What providers report back about messages already on the timeline."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +12,8 @@ from tickets.models import TimelineEvent
 
 Delivery = TimelineEvent.Delivery
 # Reports can arrive out of order; a message never goes back from read to sent.
-_PROGRESS = {
+# Keyed by plain strings: a provider's update names its status as text.
+_PROGRESS: dict[str, int] = {
     Delivery.QUEUED: 0,
     Delivery.SENT: 1,
     Delivery.DELIVERED: 2,
@@ -87,7 +90,7 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     return event
 
 
-def do_note_send_details(*, event: TimelineEvent, **details) -> TimelineEvent:
+def do_note_send_details(*, event: TimelineEvent, **details: Any) -> TimelineEvent:
     """What an adapter learnt while sending a reply (a copy it mailed too, say),
     kept on the reply; do_record_sent() keeps it when the send is recorded."""
     event.metadata.update(details)

@@ -4,12 +4,17 @@ from django.db import transaction
 
 from tickets.actions.routing import do_reassign_ticket
 from tickets.actions.tickets import TicketActionError, do_assign_ticket
-from tickets.models import Team, Ticket
+from tickets.models import Agent, Team, Ticket
 
 
 @transaction.atomic
 def do_hand_over_ticket(
-    *, ticket: Ticket, team: Team, assignee=None, actor, reason: str
+    *,
+    ticket: Ticket,
+    team: Team,
+    assignee: Agent | None = None,
+    actor: Agent,
+    reason: str,
 ) -> Ticket:
     """Move the ticket to `team` (a RouteChange with the reason) and, when an
     assignee is named, give it to them; both or neither happen.

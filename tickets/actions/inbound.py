@@ -11,17 +11,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers.actions import do_resolve_sender
+from customers.actions import ResolvedSender, do_resolve_sender
+from customers.models import Customer
 from supportdesk.oncommit import run_on_commit
 from supportdesk.registry import message_channels
 from supportdesk.sanitize import html_to_text, sanitize_html
-from tickets.actions.tickets import do_change_status
+from tickets.actions.tickets import InboxRow, do_change_status
 from tickets.actions.timeline import publish_event, publish_ticket_created
 from tickets.inbound import InboundError, InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
+    Agent,
     Attachment,
     Ticket,
     TicketStatus,
@@ -42,9 +45,9 @@ class Logged:
     it names (or the customer's open ticket on its channel, however old), and
     never reopens a ticket."""
 
-    author: object
+    author: Agent
     ticket: Ticket | None = None
-    customer: object = None
+    customer: Customer | None = None
     # Talking to the customer answers them, as a reply would.
     answers_customer: bool = False
 
@@ -54,7 +57,10 @@ class _AlreadyStored(Exception):
 
 
 def do_record_inbound(
-    *, message: InboundMessage, inbox=None, logged: Logged | None = None
+    *,
+    message: InboundMessage,
+    inbox: InboxRow | None = None,
+    logged: Logged | None = None,
 ) -> TimelineEvent:
     """Put one inbound message on its customer's timeline. Idempotent: the same
     (channel, external id) recorded again returns the stored event."""
@@ -86,7 +92,9 @@ def _check(message: InboundMessage) -> None:
 
 
 @transaction.atomic
-def _record(message: InboundMessage, inbox, logged: Logged | None) -> TimelineEvent:
+def _record(
+    message: InboundMessage, inbox: InboxRow | None, logged: Logged | None
+) -> TimelineEvent:
     _check(message)
     # A message stored before is found by the unique constraint on its external
     # id when its event is written below: the caller then gets the stored one.
@@ -128,21 +136,21 @@ def _record(message: InboundMessage, inbox, logged: Logged | None) -> TimelineEv
     _store_attachments(event, message)
     if ticket is not None and not message.automated and not new_ticket:
         _touch(ticket, occurred_at, reopen=logged is None)
-    if logged is not None and logged.answers_customer:
+    if ticket is not None and logged is not None and logged.answers_customer:
         _answered(ticket, occurred_at)
     # One event tells of the message and, with new_ticket, of the ticket it opened;
     # a call that opened one announces the ticket apart.
     publish_event(event, new_ticket=new_ticket)
-    if new_ticket and event.kind != TimelineEvent.Kind.MESSAGE_IN:
-        publish_ticket_created(ticket)
-    if new_ticket:
+    if new_ticket and ticket is not None:
+        if event.kind != TimelineEvent.Kind.MESSAGE_IN:
+            publish_ticket_created(ticket)
         # Routed by this worker right after the commit; the task is queued only
         # when that fails, and the sweep still finds a ticket both left unrouted.
         run_on_commit(route_ticket, ticket.pk)
     return event
 
 
-def _named_ticket(message: InboundMessage, customer) -> Ticket | None:
+def _named_ticket(message: InboundMessage, customer: Customer) -> Ticket | None:
     """A ticket the message names: by a verified reply token, or by a ticket number
     in its subject when the sender is that ticket's customer."""
     if not (message.ticket_token or message.subject_ticket):
@@ -158,7 +166,7 @@ def _named_ticket(message: InboundMessage, customer) -> Ticket | None:
 
 
 def _thread(
-    message: InboundMessage, customer, *, new_customer: bool = False
+    message: InboundMessage, customer: Customer, *, new_customer: bool = False
 ) -> Ticket | None:
     """The ticket this message continues, or None for a new conversation."""
     named = _named_ticket(message, customer)
@@ -192,13 +200,13 @@ def _thread(
     return None
 
 
-def _open_tickets(customer, channel: str):
+def _open_tickets(customer: Customer, channel: str) -> QuerySet[Ticket]:
     return Ticket.objects.filter(
         customer=customer, channel=channel, status__in=OPEN_STATUSES
     ).order_by("-last_message_at", "-id")
 
 
-def _open_ticket_on_channel(customer, channel: str) -> Ticket | None:
+def _open_ticket_on_channel(customer: Customer, channel: str) -> Ticket | None:
     return _open_tickets(customer, channel).first()
 
 
@@ -210,7 +218,11 @@ def _subject_for(message: InboundMessage, text: str) -> str:
 
 
 def _open_ticket(
-    message: InboundMessage, customer, inbox, text: str, occurred_at: datetime
+    message: InboundMessage,
+    customer: Customer,
+    inbox: InboxRow | None,
+    text: str,
+    occurred_at: datetime,
 ) -> Ticket:
     return Ticket.objects.create(
         customer=customer,
@@ -226,11 +238,11 @@ def _open_ticket(
 def _append(
     message: InboundMessage,
     *,
-    customer,
-    ticket,
-    inbox,
-    sender,
-    author,
+    customer: Customer,
+    ticket: Ticket | None,
+    inbox: InboxRow | None,
+    sender: ResolvedSender,
+    author: Agent | None,
     text: str,
     clean_html: str,
     occurred_at: datetime,

@@ -15,12 +15,16 @@ from supportdesk import events
 from supportdesk.locks import lock_rows
 from supportdesk.oncommit import publish_on_commit
 from tickets.actions.timeline import do_append_system_event
-from tickets.models import Ticket, TimelineEvent
+from tickets.models import Agent, Ticket, TimelineEvent
 
 
 @transaction.atomic
 def do_merge_customers(
-    *, source: Customer, target: Customer, actor=None, reason: str = ""
+    *,
+    source: Customer,
+    target: Customer,
+    actor: Agent | None = None,
+    reason: str = "",
 ) -> CustomerMerge:
     """Move every identity, ticket and event of `source` to `target`, recorded."""
     if source.pk == target.pk:
@@ -84,7 +88,9 @@ def do_merge_customers(
 
 
 @transaction.atomic
-def do_unmerge_customers(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
+def do_unmerge_customers(
+    *, merge: CustomerMerge, actor: Agent | None = None
+) -> CustomerMerge:
     """Undo a merge: what it moved goes back to the source customer."""
     merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.is_undone:
@@ -142,7 +148,9 @@ def _lock_pair(first: Customer, second: Customer) -> tuple[Customer, Customer]:
 
 
 @transaction.atomic
-def do_accept_merge_suggestion(*, suggestion: MergeSuggestion, actor) -> CustomerMerge:
+def do_accept_merge_suggestion(
+    *, suggestion: MergeSuggestion, actor: Agent | None
+) -> CustomerMerge:
     suggestion = MergeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     if suggestion.status != MergeSuggestion.Status.PENDING:
         raise MergeError(f"this suggestion is already {suggestion.status}")

@@ -4,18 +4,20 @@ A change is written on the customer's timeline, which is why this door sits in
 tickets rather than in customers.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from customers.models import Customer
 from tickets.actions.timeline import do_append_system_event
-from tickets.models import TimelineEvent
+from tickets.models import Agent, TimelineEvent
 
 
 @transaction.atomic
 def do_update_customer_profile(
     *,
     customer: Customer,
-    actor=None,
+    actor: Agent | None = None,
     segment: str | None = None,
     tags: list[str] | None = None,
 ) -> Customer:
@@ -24,7 +26,7 @@ def do_update_customer_profile(
     A change is recorded on the customer's timeline; no change writes nothing.
     """
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if segment is not None and segment.strip()[:64] != customer.segment:
         changes["segment"] = segment.strip()[:64]
     if tags is not None:

@@ -12,6 +12,7 @@ from supportdesk.oncommit import publish_on_commit
 from tickets.actions.timeline import do_append_system_event
 from tickets.models import (
     OPEN_STATUSES,
+    Agent,
     RouteChange,
     RoutingRule,
     Team,
@@ -36,7 +37,12 @@ def _first_text() -> Subquery:
 
 
 def _move(
-    *, ticket: Ticket, to_team: Team, rule=None, actor=None, reason: str
+    *,
+    ticket: Ticket,
+    to_team: Team,
+    rule: RoutingRule | None = None,
+    actor: Agent | None = None,
+    reason: str,
 ) -> RouteChange:
     """Change a locked ticket's owner and record it, in the caller's transaction."""
     from_team = ticket.team
@@ -118,7 +124,7 @@ def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
 
 @transaction.atomic
 def do_reassign_ticket(
-    *, ticket: Ticket, to_team: Team, actor, reason: str
+    *, ticket: Ticket, to_team: Team, actor: Agent | None, reason: str
 ) -> RouteChange | None:
     """A supervisor moves a ticket to another team; the reason is required."""
     if not reason or not reason.strip():
@@ -138,7 +144,7 @@ def do_change_rule_team(
     *,
     rule: RoutingRule,
     team: Team,
-    actor,
+    actor: Agent | None,
     reroute_open: bool = False,
     reason: str = "",
 ) -> list[RouteChange]:

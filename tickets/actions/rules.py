@@ -14,7 +14,7 @@ from django.db.models import Max
 from supportdesk import registry
 from supportdesk.errors import ActionError
 from supportdesk.locks import lock_rows
-from tickets.models import RoutingRule, Team
+from tickets.models import Agent, RoutingRule, Team
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def do_create_rule(
     segments: Sequence[str] = (),
     languages: Sequence[str] = (),
     enabled: bool = True,
-    actor=None,
+    actor: Agent | None = None,
 ) -> RoutingRule:
     """A new rule, placed after every existing one."""
     conditions = _conditions(
@@ -95,7 +95,7 @@ def do_update_rule(
     keywords: Sequence[str],
     segments: Sequence[str],
     languages: Sequence[str],
-    actor=None,
+    actor: Agent | None = None,
 ) -> RoutingRule:
     """Rename a rule and replace its conditions; its team and place stay."""
     conditions = _conditions(
@@ -116,7 +116,9 @@ def do_update_rule(
 
 
 @transaction.atomic
-def do_set_rule_enabled(*, rule: RoutingRule, enabled: bool, actor=None) -> RoutingRule:
+def do_set_rule_enabled(
+    *, rule: RoutingRule, enabled: bool, actor: Agent | None = None
+) -> RoutingRule:
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
     if rule.enabled != enabled:
         rule.enabled = enabled
@@ -126,7 +128,9 @@ def do_set_rule_enabled(*, rule: RoutingRule, enabled: bool, actor=None) -> Rout
 
 
 @transaction.atomic
-def do_reorder_rules(*, rule_ids: Sequence[int], actor=None) -> list[RoutingRule]:
+def do_reorder_rules(
+    *, rule_ids: Sequence[int], actor: Agent | None = None
+) -> list[RoutingRule]:
     """Put the rules in this order and renumber every position 0, 1, 2, ...
 
     The order must name every rule exactly once, so a supervisor working from a
@@ -148,7 +152,7 @@ def do_reorder_rules(*, rule_ids: Sequence[int], actor=None) -> list[RoutingRule
 
 
 @transaction.atomic
-def do_delete_rule(*, rule: RoutingRule, actor=None) -> None:
+def do_delete_rule(*, rule: RoutingRule, actor: Agent | None = None) -> None:
     """Remove a rule and close the gap it leaves in the order.
 
     Tickets it placed keep their team; their route changes keep the reason, which
@@ -170,7 +174,9 @@ def do_delete_rule(*, rule: RoutingRule, actor=None) -> None:
 
 
 @transaction.atomic
-def do_move_rule(*, rule: RoutingRule, offset: int, actor=None) -> list[RoutingRule]:
+def do_move_rule(
+    *, rule: RoutingRule, offset: int, actor: Agent | None = None
+) -> list[RoutingRule]:
     """Move a rule up (offset -1) or down (+1) in the order; the ends stay put."""
     locked = lock_rows(RoutingRule.objects.all())
     current = [r.pk for r in sorted(locked, key=lambda r: (r.position, r.pk))]

@@ -2,7 +2,7 @@
 has closed (WhatsApp's pre-approved templates)."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
@@ -12,7 +12,7 @@ from tickets.actions.tickets import (
     queue_outgoing,
     recipient_identity,
 )
-from tickets.models import Ticket, TimelineEvent
+from tickets.models import Agent, Ticket, TimelineEvent
 
 # Channels whose provider sends templates approved in advance.
 TEMPLATE_CHANNELS = frozenset({Channel.WHATSAPP})
@@ -24,7 +24,9 @@ MAX_PARAMETERS = 50
 MAX_PARAMETER_CHARS = 1024
 
 
-def _check_template(template_name: str, language: str, parameters) -> list[str]:
+def _check_template(
+    template_name: str, language: str, parameters: Iterable[object]
+) -> list[str]:
     if not _TEMPLATE_NAME.match(template_name):
         raise TicketActionError(
             f"{template_name[:80]!r} is not a template name (lower-case letters, "
@@ -47,7 +49,7 @@ def _check_template(template_name: str, language: str, parameters) -> list[str]:
 def do_send_template(
     *,
     ticket: Ticket,
-    author,
+    author: Agent,
     template_name: str,
     language: str,
     parameters: Sequence[str] = (),

@@ -1,8 +1,11 @@
 """Changes to a ticket's status, assignee and conversation."""
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
+from customers.models import Identity
 from supportdesk import events
 from supportdesk.errors import ActionError
 from supportdesk.oncommit import enqueue_on_commit, publish_on_commit, run_on_commit
@@ -14,9 +17,13 @@ from supportdesk.registry import (
 )
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
-from tickets.models import Ticket, TicketStatus, TimelineEvent
+from tickets.models import Agent, Ticket, TicketStatus, TimelineEvent
 from tickets.tasks import send_outbound
 from tickets.windows import reply_window_refusal
+
+# channels_app's Inbox: a row of the layer above tickets, which tickets may not
+# import, so it is typed loosely.
+InboxRow = Any
 
 
 class TicketActionError(ActionError):
@@ -31,15 +38,19 @@ def _locked(ticket: Ticket) -> Ticket:
     )
 
 
-def channel_adapter(channel: str):
-    """The adapter of a timeline channel, or None for the desk's own."""
+def channel_adapter(channel: str) -> Any:
+    """The adapter of a timeline channel, or None for the desk's own.
+
+    Typed loosely: adapters are channels_app's classes, which tickets reaches
+    through the registry and may not import.
+    """
     try:
         return reply_adapter(channel)
     except UnknownChannelError:
         return None
 
 
-def publish_ticket_update(ticket: Ticket, **fields) -> None:
+def publish_ticket_update(ticket: Ticket, **fields: Any) -> None:
     publish_on_commit(
         {"type": events.TICKET_UPDATED, "ticket_id": ticket.pk, **fields},
         events.ticket_groups(ticket),
@@ -51,7 +62,7 @@ def do_change_status(
     *,
     ticket: Ticket,
     status: str,
-    actor=None,
+    actor: Agent | None = None,
     resolution_note: str = "",
     reason: str = "",
 ) -> Ticket:
@@ -90,7 +101,9 @@ def do_change_status(
     return ticket
 
 
-def do_resolve_ticket(*, ticket: Ticket, actor, resolution_note: str) -> Ticket:
+def do_resolve_ticket(
+    *, ticket: Ticket, actor: Agent | None, resolution_note: str
+) -> Ticket:
     return do_change_status(
         ticket=ticket,
         status=TicketStatus.RESOLVED,
@@ -100,7 +113,9 @@ def do_resolve_ticket(*, ticket: Ticket, actor, resolution_note: str) -> Ticket:
 
 
 @transaction.atomic
-def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
+def do_assign_ticket(
+    *, ticket: Ticket, assignee: Agent | None, actor: Agent | None = None
+) -> Ticket:
     ticket = _locked(ticket)
     if assignee is not None and not assignee.teams.filter(pk=ticket.team_id).exists():
         raise TicketActionError(f"{assignee} is not in the team that owns this ticket")
@@ -122,13 +137,13 @@ def do_assign_ticket(*, ticket: Ticket, assignee, actor=None) -> Ticket:
 
 
 def check_assign_ticket(
-    *, ticket: Ticket, assignee_id: int | str | None, actor=None
+    *, ticket: Ticket, assignee_id: int | str | None, actor: Agent | None = None
 ) -> Ticket:
     """Assign the ticket to the agent an untrusted request names by id: only an
     active agent of the owning team can take it; no id unassigns."""
     assignee = None
     if assignee_id is not None:
-        team = ticket.team.agents.filter(is_active=True) if ticket.team_id else []
+        team = ticket.team.agents.filter(is_active=True) if ticket.team else []
         assignee = next((a for a in team if str(a.pk) == str(assignee_id)), None)
         if assignee is None:
             raise TicketActionError("only an agent of the owning team can take it")
@@ -136,7 +151,9 @@ def check_assign_ticket(
 
 
 @transaction.atomic
-def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
+def do_change_priority(
+    *, ticket: Ticket, priority: str, actor: Agent | None = None
+) -> Ticket:
     if priority not in Ticket.Priority.values:
         raise TicketActionError(f"unknown priority {priority!r}")
     ticket = _locked(ticket)
@@ -157,7 +174,7 @@ def do_change_priority(*, ticket: Ticket, priority: str, actor=None) -> Ticket:
     return ticket
 
 
-def recipient_identity(ticket: Ticket, channel: str):
+def recipient_identity(ticket: Ticket, channel: str) -> Identity:
     kinds = recipient_kinds(channel)
     reachable = ticket.customer.identities.filter(kind__in=kinds)
     # A customer with two addresses is answered at the one they last wrote from on
@@ -170,9 +187,9 @@ def recipient_identity(ticket: Ticket, channel: str):
         .select_related("sender_identity")
         .first()
     )
-    if wrote_from is not None:
+    if wrote_from is not None and wrote_from.sender_identity is not None:
         return wrote_from.sender_identity
-    identities = {}
+    identities: dict[str, Identity] = {}
     for identity in reachable.order_by("-pk"):
         identities[identity.kind] = identity
     for kind in kinds:
@@ -181,7 +198,7 @@ def recipient_identity(ticket: Ticket, channel: str):
     raise TicketActionError(f"{ticket.customer} has no identity to reach on {channel}")
 
 
-def reply_inbox(ticket: Ticket, channel: str):
+def reply_inbox(ticket: Ticket, channel: str) -> InboxRow | None:
     """The inbox a reply leaves through: the ticket's own on its channel, else the
     one the customer last wrote to on that channel, else none (the default)."""
     if ticket.inbox_id and ticket.channel == channel:
@@ -199,7 +216,7 @@ def reply_inbox(ticket: Ticket, channel: str):
 
 @transaction.atomic
 def do_reply(
-    *, ticket: Ticket, author, text: str, channel: str = "", html: str = ""
+    *, ticket: Ticket, author: Agent, text: str, channel: str = "", html: str = ""
 ) -> TimelineEvent:
     """Store an agent's reply as queued; a task hands it to the channel's adapter."""
     ticket = _locked(ticket)
@@ -224,12 +241,12 @@ def do_reply(
 def queue_outgoing(
     *,
     ticket: Ticket,
-    author,
+    author: Agent,
     channel: str,
-    identity,
+    identity: Identity,
     text: str,
     html: str = "",
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> TimelineEvent:
     """Store an outgoing message as queued on a locked ticket, count it as the
     ticket's answer, and hand it to the send task after commit."""
@@ -273,7 +290,7 @@ def queue_outgoing(
 
 
 @transaction.atomic
-def do_add_note(*, ticket: Ticket, author, text: str) -> TimelineEvent:
+def do_add_note(*, ticket: Ticket, author: Agent, text: str) -> TimelineEvent:
     """An internal note: on the timeline for agents, never sent anywhere."""
     if not text.strip():
         raise TicketActionError("a note needs some text")

@@ -1,17 +1,20 @@
+from typing import Any
+
 from django.utils import timezone
 
+from customers.models import Customer
 from supportdesk import events
 from supportdesk.oncommit import publish_on_commit
-from tickets.models import Channel, TimelineEvent
+from tickets.models import Agent, Channel, Ticket, TimelineEvent
 
 
-def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict:
+def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict[str, Any]:
     """What a browser needs to show a new timeline event without another query."""
     is_message = event.kind in (
         TimelineEvent.Kind.MESSAGE_IN,
         TimelineEvent.Kind.MESSAGE_OUT,
     )
-    payload = {
+    payload: dict[str, Any] = {
         "type": events.MESSAGE_CREATED if is_message else events.TIMELINE_EVENT_CREATED,
         "event_id": event.pk,
         "customer_id": event.customer_id,
@@ -41,7 +44,7 @@ def publish_event(event: TimelineEvent, *, new_ticket: bool = False) -> None:
     publish_on_commit(event_payload(event, new_ticket=new_ticket), groups)
 
 
-def publish_ticket_created(ticket) -> None:
+def publish_ticket_created(ticket: Ticket) -> None:
     publish_on_commit(
         {
             "type": events.TICKET_CREATED,
@@ -55,12 +58,12 @@ def publish_ticket_created(ticket) -> None:
 
 def do_append_system_event(
     *,
-    customer,
+    customer: Customer,
     kind: str,
     text: str,
-    ticket=None,
-    author=None,
-    metadata=None,
+    ticket: Ticket | None = None,
+    author: Agent | None = None,
+    metadata: dict[str, Any] | None = None,
     channel: str = Channel.INTERNAL,
     publish: bool = True,
 ) -> TimelineEvent:
