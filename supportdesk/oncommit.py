@@ -108,13 +108,14 @@ def enqueue_on_commit(task, *ids: int) -> None:
     The task, or its registered name: a module that the task's own module imports
     names it, so the two need not import each other.
     """
-    transaction.on_commit(partial(_delay, task, ids))
-
-
-def _delay(task, ids: tuple[int, ...]) -> None:
     if isinstance(task, str):
-        task = _registered(task)
-    task.delay(*ids)
+        transaction.on_commit(partial(_delay_by_name, task, ids))
+    else:
+        transaction.on_commit(partial(task.delay, *ids))
+
+
+def _delay_by_name(name: str, ids: tuple[int, ...]) -> None:
+    _registered(name).delay(*ids)
 
 
 def _registered(name: str):
