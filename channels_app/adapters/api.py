@@ -1,6 +1,7 @@
 import json
 
 from channels_app.adapters.base import ChannelAdapter
+from channels_app.models import Inbox
 from tickets.inbound import InboundError, InboundMessage
 
 
@@ -15,7 +16,9 @@ class ApiAdapter(ChannelAdapter):
     # Each message names its own channel and identity kinds.
     serves_inboxes = False
 
-    def parse(self, payload: bytes, *, inbox=None) -> list[InboundMessage]:
+    def parse(
+        self, payload: bytes, *, inbox: Inbox | None = None
+    ) -> list[InboundMessage]:
         try:
             document = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,14 +1,30 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from channels_app.models import Inbox
+from channels_app.models import InboundRecord, Inbox
 from supportdesk.registry import EMAIL_FORM, PHONE_FORM, IdentityKindSpec
-from tickets.inbound import DeliveryUpdate, InboundMessage, MessageRevision
+from tickets.inbound import (
+    CallRecording,
+    ConversationRating,
+    DeliveryUpdate,
+    InboundMessage,
+    MessageRevision,
+)
+from tickets.models import Agent, Ticket, TimelineEvent
 from tickets.outbound import LiveContact, OutboundMessage
 
 # What an adapter's parse() may return for one stored payload.
-InboundItem = InboundMessage | DeliveryUpdate | MessageRevision
+InboundItem = (
+    InboundMessage
+    | DeliveryUpdate
+    | MessageRevision
+    | CallRecording
+    | ConversationRating
+)
 
 # Kinds several adapters produce, declared alike by each.
 EMAIL_IDENTITY = IdentityKindSpec("email", "Email", form=EMAIL_FORM)
@@ -67,11 +83,11 @@ class ChannelAdapter:
         path = reverse("webhook", kwargs={"adapter_key": self.key, "slug": inbox.slug})
         return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
-    def handshake(self, request: HttpRequest, inbox) -> HttpResponse | None:
+    def handshake(self, request: HttpRequest, inbox: Inbox) -> HttpResponse | None:
         """Answer a provider's GET verification; None when the adapter has none."""
         return None
 
-    def verify(self, request: HttpRequest, inbox) -> None:
+    def verify(self, request: HttpRequest, inbox: Inbox) -> None:
         """Check a webhook request's signature over its raw body, or raise
         SignatureError. Adapters without a webhook refuse every request."""
         raise SignatureError(f"{self.key or 'this adapter'} takes no webhooks")
@@ -81,38 +97,42 @@ class ChannelAdapter:
         the payload's hash should stand for it."""
         return ""
 
-    def acknowledge(self, *, record, duplicate: bool) -> HttpResponse | None:
+    def acknowledge(
+        self, *, record: InboundRecord, duplicate: bool
+    ) -> HttpResponse | None:
         """The answer to an accepted delivery when the provider expects one of its
         own (Twilio wants TwiML); None for the door's JSON."""
         return None
 
-    def parse(self, payload: bytes, *, inbox=None) -> list[InboundItem]:
+    def parse(
+        self, payload: bytes, *, inbox: Inbox | None = None
+    ) -> Sequence[InboundItem]:
         """Turn a stored raw payload into messages and updates, or raise
         InboundError (UnsupportedEventError for kinds the adapter does not know)."""
         raise NotImplementedError
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         """Hand a message to the provider; return the provider's id for it."""
         raise NotImplementedError
 
-    def applied(self, item, event) -> None:
+    def applied(self, item: InboundItem, event: TimelineEvent) -> None:
         """Called in the processing transaction once a parsed item has written or
         changed `event`; adapters that keep state of their own record it here."""
 
-    def ticket_status_changed(self, *, ticket, previous: str) -> None:
+    def ticket_status_changed(self, *, ticket: Ticket, previous: str) -> None:
         """Called in the transaction that changed the status of a ticket opened on
         this adapter's channel, for channels that tell the customer."""
 
     # Live channels (the chat widget), where the customer may be there right now:
     # the agents' pages show them, and an agent's typing and reading reach them.
-    def live_contact(self, ticket) -> LiveContact | None:
+    def live_contact(self, ticket: Ticket) -> LiveContact | None:
         """The customer on the other end of a ticket on this channel, when the
         channel has one; None otherwise."""
         return None
 
-    def agent_typing_event(self, *, agent, typing: bool) -> dict:
+    def agent_typing_event(self, *, agent: Agent, typing: bool) -> dict[str, Any]:
         """What the live contact hears while an agent types a reply."""
         return {}
 
-    def mark_read_by_agent(self, *, ticket) -> None:
+    def mark_read_by_agent(self, *, ticket: Ticket) -> None:
         """An agent has the ticket open: what the customer sent so far is read."""

@@ -14,11 +14,13 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 
-from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter
+from channels_app.adapters.base import EMAIL_IDENTITY, ChannelAdapter, InboundItem
 from channels_app.email.headers import clean_text
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget import entries
@@ -36,8 +38,12 @@ from tickets.inbound import (
     InboundMessage,
     UnsupportedEventError,
 )
+from tickets.models import Agent, Ticket, TimelineEvent
 from tickets.outbound import DeliveryRefusedError, LiveContact, OutboundMessage
 from tickets.selectors import outgoing_event
+
+# A decoded JSON object, as the widget sent it: every value still to be checked.
+Json = dict[str, Any]
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -70,7 +76,7 @@ class ChatAdapter(ChannelAdapter):
         return "none: sites embed the widget (the snippet is on its page)"
 
     # -------------------------------------------------------------------- in
-    def parse(self, payload: bytes, *, inbox=None) -> list:
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         try:
             envelope = json.loads(payload)
             visitor_id = str(envelope["visitor"])
@@ -98,7 +104,9 @@ class ChatAdapter(ChannelAdapter):
             raise UnsupportedEventError(f"unknown chat envelope kind {kind[:40]!r}")
         return parse(visitor, envelope, data)
 
-    def _message(self, visitor: ChatVisitor, envelope: dict, data: dict) -> list:
+    def _message(
+        self, visitor: ChatVisitor, envelope: Json, data: Json
+    ) -> list[InboundItem]:
         client_id = str(data.get("client_id") or "")
         if not CLIENT_ID.match(client_id):
             raise InboundError("a chat message needs a client_id of 1-64 letters")
@@ -144,10 +152,12 @@ class ChatAdapter(ChannelAdapter):
             )
         ]
 
-    def _receipt(self, visitor: ChatVisitor, envelope: dict, data: dict) -> list:
+    def _receipt(
+        self, visitor: ChatVisitor, envelope: Json, data: Json
+    ) -> list[InboundItem]:
         """The visitor's widget has the agents' messages up to one number, and has
         shown them up to another: they are delivered, and read."""
-        updates = []
+        updates: list[InboundItem] = []
         for status, upto in (
             ("delivered", data.get("delivered")),
             ("read", data.get("read")),
@@ -168,9 +178,15 @@ class ChatAdapter(ChannelAdapter):
             ]
         return updates
 
-    def _rating(self, visitor: ChatVisitor, envelope: dict, data: dict) -> list:
+    def _rating(
+        self, visitor: ChatVisitor, envelope: Json, data: Json
+    ) -> list[InboundItem]:
+        # As the visitor sent them: no number finds no conversation, and
+        # do_rate_ticket refuses a score that is not 1 to 5.
+        seq: Any = data.get("seq")
+        score: Any = data.get("score")
         resolved = ChatEntry.objects.filter(
-            visitor=visitor, seq=data.get("seq"), kind=ChatEntry.Kind.RESOLVED
+            visitor=visitor, seq=seq, kind=ChatEntry.Kind.RESOLVED
         ).first()
         if resolved is None or resolved.ticket_id is None:
             raise InboundError("a rating names a resolved conversation of the visitor")
@@ -178,12 +194,12 @@ class ChatAdapter(ChannelAdapter):
             ConversationRating(
                 channel="chat",
                 ticket_id=resolved.ticket_id,
-                score=data.get("score"),
+                score=score,
                 comment=clean_text(str(data.get("comment") or "")),
             )
         ]
 
-    def applied(self, item, event) -> None:
+    def applied(self, item: InboundItem, event: TimelineEvent) -> None:
         """Put what the visitor sent, and their ratings, on their stream."""
         visitor_id = event.metadata.get("chat_visitor") or ""
         if isinstance(item, InboundMessage):
@@ -214,7 +230,7 @@ class ChatAdapter(ChannelAdapter):
                     },
                 )
 
-    def ticket_status_changed(self, *, ticket, previous: str) -> None:
+    def ticket_status_changed(self, *, ticket: Ticket, previous: str) -> None:
         if ticket.status != "resolved":
             return
         visitor = visitor_of_ticket(ticket)
@@ -225,7 +241,7 @@ class ChatAdapter(ChannelAdapter):
                 ticket_id=ticket.pk,
             )
 
-    def live_contact(self, ticket) -> LiveContact | None:
+    def live_contact(self, ticket: Ticket) -> LiveContact | None:
         visitor = visitor_of_ticket(ticket)
         if visitor is None:
             return None
@@ -238,14 +254,14 @@ class ChatAdapter(ChannelAdapter):
             external_user_id=visitor.external_user_id,
         )
 
-    def agent_typing_event(self, *, agent, typing: bool) -> dict:
+    def agent_typing_event(self, *, agent: Agent, typing: bool) -> dict[str, Any]:
         return typing_event(agent=agent, typing=typing)
 
-    def mark_read_by_agent(self, *, ticket) -> None:
+    def mark_read_by_agent(self, *, ticket: Ticket) -> None:
         do_mark_chat_read(ticket=ticket)
 
     # ------------------------------------------------------------------- out
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         """Put an agent's reply on the visitor's stream; a visitor away from the
         widget who left an email address gets it by email too."""
         visitor = ChatVisitor.objects.filter(identity_value=message.recipient).first()
@@ -262,7 +278,9 @@ class ChatAdapter(ChannelAdapter):
             self._email_copy(message, visitor, event)
         return f"{visitor.public_id.hex}:out:{message.event_id}"
 
-    def _email_copy(self, message: OutboundMessage, visitor, event) -> None:
+    def _email_copy(
+        self, message: OutboundMessage, visitor: ChatVisitor, event: TimelineEvent
+    ) -> None:
         copy = OutboundMessage(
             event_id=message.event_id,
             channel="email",
@@ -287,7 +305,7 @@ class ChatAdapter(ChannelAdapter):
         do_note_send_details(event=event, emailed=emailed)
 
 
-def _attachments(items) -> list[InboundAttachment]:
+def _attachments(items: Iterable[Any]) -> list[InboundAttachment]:
     result = []
     for item in items:
         try:

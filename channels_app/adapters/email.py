@@ -37,10 +37,12 @@ class EmailAdapter(ChannelAdapter):
             return f"{base}/anymail/<provider>/inbound/"
         return "none: IMAP polling or manage.py ingest_eml"
 
-    def parse(self, payload: bytes, *, inbox=None) -> list[InboundMessage]:
+    def parse(
+        self, payload: bytes, *, inbox: Inbox | None = None
+    ) -> list[InboundMessage]:
 
         return [parse_email(payload, inbox=inbox)]
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         """Send the mail; its Message-ID is the id customers' replies thread by."""
         return send_mail_message(message, inbox=inbox)

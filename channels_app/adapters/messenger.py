@@ -11,6 +11,9 @@ timeline, so the agent sees what the business said elsewhere; it never opens a
 ticket.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from channels_app.adapters.base import InboundItem
 from channels_app.adapters.meta import (
     MetaWebhookAdapter,
@@ -31,6 +34,7 @@ from channels_app.meta_graph import (
     media_file_name,
     media_url_allowed,
 )
+from channels_app.models import Inbox
 from supportdesk.registry import IdentityKindSpec
 from tickets.inbound import (
     DeliveryUpdate,
@@ -41,7 +45,7 @@ from tickets.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from tickets.outbound import DeliveryRefusedError
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 from tickets.selectors import sent_reply_ids_up_to, stored_external_ids
 
 # The Send API's metadata on the desk's replies, echoed back with them.
@@ -66,7 +70,7 @@ class MessengerAdapter(MetaWebhookAdapter):
 
     # ------------------------------------------------------------------ in
 
-    def parse(self, payload: bytes, *, inbox=None) -> list[InboundItem]:
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         document = load_document(payload)
         if document.get("object") != self.webhook_object:
             raise UnsupportedEventError(
@@ -122,7 +126,7 @@ class MessengerAdapter(MetaWebhookAdapter):
             self._echo(batch, event, message)
             return
         text, attachments, metadata = self._content(message)
-        replies_to = ()
+        replies_to: tuple[str, ...] = ()
         reply_to = as_dict(message.get("reply_to"))
         if reply_to.get("mid"):
             replies_to = (str(reply_to["mid"]),)
@@ -141,9 +145,14 @@ class MessengerAdapter(MetaWebhookAdapter):
             )
         )
 
-    def _content(self, message: dict) -> tuple[str, list, dict]:
+    def _content(
+        self, message: dict
+    ) -> tuple[str, list[InboundAttachment], dict[str, Any]]:
         text = str(message.get("text") or "")
-        metadata, notes, attachments, labels = {}, [], [], []
+        metadata: dict[str, Any] = {}
+        notes: list[str] = []
+        attachments: list[InboundAttachment] = []
+        labels: list[str] = []
         if message.get("is_unsupported"):
             text = text or f"[A message {self.platform} could not pass on to the desk]"
         if message.get("quick_reply"):
@@ -166,11 +175,11 @@ class MessengerAdapter(MetaWebhookAdapter):
                 continue
             if already:
                 continue
-            attachment, note = _fetch(url, kind=kind, stem=f"{kind}-{number + 1}")
-            if attachment is not None:
+            attachment = _fetch(url, kind=kind, stem=f"{kind}-{number + 1}")
+            if isinstance(attachment, InboundAttachment):
                 attachments.append(attachment)
             else:
-                notes.append(note)
+                notes.append(attachment)
                 shared.append({"type": kind, "url": url})
         if shared:
             metadata["shared"] = shared
@@ -260,7 +269,7 @@ class MessengerAdapter(MetaWebhookAdapter):
         self._receipts(batch, event, read, status="read")
 
     def _receipts(
-        self, batch: ParsedBatch, event: dict, receipt: dict, *, status
+        self, batch: ParsedBatch, event: dict, receipt: dict, *, status: str
     ) -> None:
         """Per-message ids when the platform gives them, else every reply to
         this person sent up to the watermark."""
@@ -293,9 +302,9 @@ class MessengerAdapter(MetaWebhookAdapter):
         *,
         external_id: str,
         text: str,
-        metadata: dict,
-        attachments=(),
-        replies_to=(),
+        metadata: dict[str, Any],
+        attachments: Iterable[InboundAttachment] = (),
+        replies_to: Iterable[str] = (),
         automated: bool = False,
         side: str = "sender",
     ) -> InboundMessage:
@@ -316,7 +325,7 @@ class MessengerAdapter(MetaWebhookAdapter):
 
     # ----------------------------------------------------------------- out
 
-    def send(self, message, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         if message.template:
             raise DeliveryRefusedError(f"{self.platform} has no message templates")
         inbox = self.inbox_for_sending(inbox)
@@ -333,7 +342,7 @@ class MessengerAdapter(MetaWebhookAdapter):
                 f"a {self.platform} message holds at most {self.max_text_chars} "
                 f"characters; this one has {len(text)}"
             )
-        body = {
+        body: dict[str, Any] = {
             "recipient": {"id": message.recipient},
             "messaging_type": "RESPONSE",
             "message": {"text": text},
@@ -365,15 +374,14 @@ class InstagramAdapter(MessengerAdapter):
     marks_replies = False
 
 
-def _fetch(url: str, *, kind: str, stem: str):
-    """(attachment, None), or (None, a note) for media kept as a link only."""
+def _fetch(url: str, *, kind: str, stem: str) -> InboundAttachment | str:
+    """The attachment, or a note for media kept as a link only."""
     if not media_url_allowed(url):
-        note = f"The {kind} was not downloaded: not on Meta's media hosts. Link: {url}"
-        return None, note
+        return f"The {kind} was not downloaded: not on Meta's media hosts. Link: {url}"
     try:
         got = download(url)
     except MediaRefusedError as exc:
-        return None, f"The {kind} was not downloaded: {exc}. Link: {url}"
+        return f"The {kind} was not downloaded: {exc}. Link: {url}"
     except GraphError as exc:
         raise InboundError(
             f"the {kind} at {url[:200]} could not be fetched: {exc}"
@@ -381,4 +389,4 @@ def _fetch(url: str, *, kind: str, stem: str):
     name = media_file_name(stem=stem, content_type=got.content_type, url=url)
     return InboundAttachment(
         name=name, content_type=got.content_type, content=got.content
-    ), None
+    )

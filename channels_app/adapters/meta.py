@@ -6,6 +6,7 @@ import hmac
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 
@@ -36,7 +37,7 @@ class MetaWebhookAdapter(ChannelAdapter):
     # Meta allows free-form replies for a day after the customer last wrote.
     reply_window_hours = 24
 
-    def handshake(self, request: HttpRequest, inbox) -> HttpResponse:
+    def handshake(self, request: HttpRequest, inbox: Inbox) -> HttpResponse:
         expected = inbox.secret("verify_token")
         given = request.GET.get("hub.verify_token", "")
         challenge = request.GET.get("hub.challenge", "")
@@ -48,7 +49,7 @@ class MetaWebhookAdapter(ChannelAdapter):
             return HttpResponseForbidden("verification failed")
         return HttpResponse(challenge, content_type="text/plain")
 
-    def verify(self, request: HttpRequest, inbox) -> None:
+    def verify(self, request: HttpRequest, inbox: Inbox) -> None:
         secret = inbox.secret("app_secret")
         if not secret:
             raise SignatureError("the inbox has no app secret to check signatures with")
@@ -61,7 +62,7 @@ class MetaWebhookAdapter(ChannelAdapter):
 
     # ------------------------------------------------------------- helpers
 
-    def inbox_for_sending(self, inbox) -> Inbox:
+    def inbox_for_sending(self, inbox: Inbox | None) -> Inbox:
         """The inbox a reply leaves through: its own, else the first enabled one."""
         return inbox_for_sending(self.key, inbox)
 
@@ -75,7 +76,7 @@ class ParsedBatch:
     """
 
     source: str
-    inbox: object = None
+    inbox: Inbox | None = None
     items: list[InboundItem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     # Handled without an item to apply (an echo of the desk's own reply, say).
@@ -111,15 +112,15 @@ def load_document(payload: bytes) -> dict:
     return document
 
 
-def as_list(value) -> list:
+def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def as_dict(value) -> dict:
+def as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def from_timestamp(value, *, milliseconds: bool = False) -> datetime | None:
+def from_timestamp(value: Any, *, milliseconds: bool = False) -> datetime | None:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -132,10 +133,10 @@ def from_timestamp(value, *, milliseconds: bool = False) -> datetime | None:
         return None
 
 
-def quoted_message(channel: str, external_id: str) -> dict:
+def quoted_message(channel: str, external_id: str) -> dict[str, Any]:
     """What a reply or reaction points at, for the agent: the message's id, and
     its event and opening words when it is on the timeline."""
-    quoted = {"id": external_id}
+    quoted: dict[str, Any] = {"id": external_id}
     event = event_for_external_id(channel=channel, external_id=external_id)
     if event is not None:
         quoted.update(event_id=event.pk, text=event.text[:280], kind=event.kind)

@@ -1,8 +1,11 @@
 """Phone calls: agents log them, a voice provider reports them; none is "sent"."""
 
+from typing import NoReturn
+
 from channels_app.adapters.base import PHONE_IDENTITY, ChannelAdapter
+from channels_app.models import Inbox
 from tickets.inbound import UnsupportedEventError
-from tickets.outbound import DeliveryRefusedError
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 
 class PhoneAdapter(ChannelAdapter):
@@ -17,13 +20,13 @@ class PhoneAdapter(ChannelAdapter):
     # page offers SMS or another channel instead.
     offers_replies = False
 
-    def parse(self, payload: bytes, *, inbox=None):
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> NoReturn:
         raise UnsupportedEventError(
             "the phone adapter takes no payloads: agents log calls, and a voice "
             "provider's webhook reports them"
         )
 
-    def send(self, message, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> NoReturn:
         raise DeliveryRefusedError(
             "a phone call cannot be sent: call the customer and log the call, "
             "or reply by SMS"

@@ -6,7 +6,9 @@ Telegram puts the bot token in its URLs, so no error raised here ever quotes a U
 
 import fnmatch
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -76,7 +78,7 @@ def check_type(content_type: str) -> None:
         raise MediaRefusedError(f"type {kind} is not an allowed media type")
 
 
-def inbox_for_sending(key: str, inbox):
+def inbox_for_sending(key: str, inbox: Inbox | None) -> Inbox:
     """The inbox a reply leaves through: its own, else the first enabled one of
     the adapter (a customer who called may be answered by SMS)."""
     if inbox is not None:
@@ -93,8 +95,13 @@ def _timeout() -> float:
 
 
 def call_json(
-    method: str, url: str, *, provider: str, describe_error, **kwargs
-) -> dict:
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    describe_error: Callable[[dict[str, Any]], str],
+    **kwargs: Any,
+) -> dict[str, Any]:
     """One API call answered with a JSON object; ProviderError otherwise.
 
     describe_error(answer: dict) gives the provider's words for an error answer.
@@ -130,7 +137,7 @@ def download(
     provider: str,
     declared_type: str = "",
     timeout: float | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> Media:
     """Fetch media within MAX_MEDIA_BYTES and ALLOWED_MEDIA_TYPES.
 

@@ -9,14 +9,17 @@ setWebhook). Message ids are counted per chat and per bot, so an external id is
 import hmac
 import json
 import mimetypes
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest
 
-from channels_app.adapters.base import ChannelAdapter, SignatureError
+from channels_app.adapters.base import ChannelAdapter, InboundItem, SignatureError
 from channels_app.adapters.provider_http import (
+    Media,
     MediaRefusedError,
     ProviderError,
     call_json,
@@ -26,6 +29,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
+from channels_app.models import Inbox
 from supportdesk.registry import IdentityKindSpec
 from tickets.inbound import (
     IdentityClaim,
@@ -56,7 +60,11 @@ def bot_id(token: str) -> str:
     return head if head.isdigit() else ""
 
 
-def _timestamp(value) -> datetime | None:
+def _as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
@@ -79,7 +87,7 @@ class TelegramAdapter(ChannelAdapter):
 
     # ------------------------------------------------------------------ in
 
-    def verify(self, request: HttpRequest, inbox) -> None:
+    def verify(self, request: HttpRequest, inbox: Inbox) -> None:
         expected = inbox.secret("secret_token")
         if not expected:
             raise SignatureError("the inbox has no secret_token to check updates with")
@@ -101,7 +109,7 @@ class TelegramAdapter(ChannelAdapter):
         slug = match.kwargs.get("slug", "") if match else ""
         return f"{slug}:{update_id}" if slug else str(update_id)
 
-    def parse(self, payload: bytes, *, inbox=None):
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         try:
             update = json.loads(payload)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -120,7 +128,7 @@ class TelegramAdapter(ChannelAdapter):
             raise InboundError("the Telegram inbox has no valid bot_token")
         if isinstance(message, dict):
             return [self._message(message, token=token, bot=bot)]
-        return [self._revision(edited, update, bot=bot)]
+        return [self._revision(_as_dict(edited), update, bot=bot)]
 
     def _ids(self, message: dict, bot: str) -> tuple[str, str]:
         try:
@@ -132,7 +140,7 @@ class TelegramAdapter(ChannelAdapter):
 
     def _message(self, message: dict, *, token: str, bot: str) -> InboundMessage:
         conversation, external_id = self._ids(message, bot)
-        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        sender = _as_dict(message.get("from"))
         if not sender.get("id"):
             raise InboundError("the message names no sender")
         text = str(message.get("text") or message.get("caption") or "")
@@ -149,7 +157,7 @@ class TelegramAdapter(ChannelAdapter):
         if notes:
             text = "\n".join(filter(None, [text, *notes]))
         replied = message.get("reply_to_message")
-        replies_to = ()
+        replies_to: tuple[str, ...] = ()
         if isinstance(replied, dict) and replied.get("message_id"):
             replies_to = (f"{conversation}:{int(replied['message_id'])}",)
         name = " ".join(
@@ -188,10 +196,13 @@ class TelegramAdapter(ChannelAdapter):
 
     # --------------------------------------------------------------- media
 
-    def _media(self, message: dict, *, token: str):
+    def _media(
+        self, message: dict, *, token: str
+    ) -> tuple[list[InboundAttachment], list[str]]:
         """The message's photo, document, voice, audio or video, with a note for
         each one kept out (too large, or of a type not allowed)."""
-        attachments, notes = [], []
+        attachments: list[InboundAttachment] = []
+        notes: list[str] = []
         for kind, item in self._media_items(message):
             given_name = str(item.get("file_name") or "")
             declared = str(
@@ -212,7 +223,7 @@ class TelegramAdapter(ChannelAdapter):
             )
         return attachments, notes
 
-    def _media_items(self, message: dict):
+    def _media_items(self, message: dict) -> Iterator[tuple[str, dict[str, Any]]]:
         photos = [p for p in message.get("photo") or () if isinstance(p, dict)]
         if photos:
             # Telegram lists every size it made; the last is the largest.
@@ -225,7 +236,7 @@ class TelegramAdapter(ChannelAdapter):
             if isinstance(message.get(kind), dict) and message[kind].get("file_id"):
                 yield kind, message[kind]
 
-    def _fetch(self, item: dict, *, token: str, declared_type: str):
+    def _fetch(self, item: dict, *, token: str, declared_type: str) -> Media:
         # Refused before any request: what Telegram declares is enough to tell.
         check_type(declared_type)
         if str(item.get("file_size") or "").isdigit():
@@ -241,7 +252,7 @@ class TelegramAdapter(ChannelAdapter):
             )
         except ProviderError as exc:
             raise InboundError(f"Telegram getFile failed: {exc}") from None
-        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        result = _as_dict(answer.get("result"))
         path = str(result.get("file_path") or "")
         if not path:
             raise InboundError("Telegram getFile gave no file path")
@@ -258,7 +269,7 @@ class TelegramAdapter(ChannelAdapter):
 
     # ----------------------------------------------------------------- out
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         inbox = inbox_for_sending(self.key, inbox)
         token = inbox.secret("bot_token")
         bot = bot_id(token)
@@ -287,7 +298,7 @@ class TelegramAdapter(ChannelAdapter):
             result = answer.get("result")
             if not answer.get("ok") or not isinstance(result, dict):
                 raise ProviderError(f"Telegram refused: {_describe_error(answer)}")
-            chat = result.get("chat") if isinstance(result.get("chat"), dict) else {}
+            chat = _as_dict(result.get("chat"))
             chat_id = chat.get("id", message.recipient)
             ids.append(f"{bot}:{chat_id}:{result.get('message_id')}")
         # The first part stands for the reply; a customer's answer to any part

@@ -8,6 +8,7 @@ and the fields are read from the raw body, never from a re-encoded form.
 Inbox config: account_sid, from_number (E.164). Inbox secret: auth_token.
 """
 
+from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -16,7 +17,12 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
-from channels_app.adapters.base import PHONE_IDENTITY, ChannelAdapter, SignatureError
+from channels_app.adapters.base import (
+    PHONE_IDENTITY,
+    ChannelAdapter,
+    InboundItem,
+    SignatureError,
+)
 from channels_app.adapters.provider_http import (
     MediaRefusedError,
     ProviderError,
@@ -25,6 +31,7 @@ from channels_app.adapters.provider_http import (
     file_name_for,
     inbox_for_sending,
 )
+from channels_app.models import InboundRecord, Inbox
 from supportdesk.registry import PHONE_FORM, IdentityKindSpec
 from tickets.inbound import (
     DeliveryUpdate,
@@ -82,7 +89,7 @@ def public_url(request: HttpRequest) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
 
 
-def webhook_url(adapter: str, inbox) -> str:
+def webhook_url(adapter: str, inbox: Inbox) -> str:
     path = reverse("webhook", kwargs={"adapter_key": adapter, "slug": inbox.slug})
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
@@ -93,7 +100,7 @@ def _describe_error(answer: dict) -> str:
     return f"{message} (code {code})" if code else message
 
 
-def _credentials(inbox) -> tuple[str, str]:
+def _credentials(inbox: Inbox) -> tuple[str, str]:
     account = str(inbox.config.get("account_sid") or "")
     token = inbox.secret("auth_token")
     return account, token
@@ -105,7 +112,7 @@ class TwilioWebhookAdapter(ChannelAdapter):
     takes_webhooks = True
     secret_fields = ("auth_token",)
 
-    def verify(self, request: HttpRequest, inbox) -> None:
+    def verify(self, request: HttpRequest, inbox: Inbox) -> None:
         token = inbox.secret("auth_token")
         if not token:
             raise SignatureError("the inbox has no auth_token to check signatures with")
@@ -120,7 +127,7 @@ class TwilioWebhookAdapter(ChannelAdapter):
         if not RequestValidator(token).validate(url, params, signature):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match {url}")
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         raise DeliveryRefusedError(f"{self.key} sends nothing")
 
 
@@ -138,7 +145,7 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
     recipient_kinds = ("sms", "phone")
     config_fields = ("account_sid", "from_number")
 
-    def acknowledge(self, *, record, duplicate: bool) -> HttpResponse:
+    def acknowledge(self, *, record: InboundRecord, duplicate: bool) -> HttpResponse:
         # Twilio reads the answer to an incoming message as TwiML and flags any
         # other type (error 12300); an empty Response sends nothing back.
         return HttpResponse(EMPTY_TWIML, content_type="text/xml")
@@ -155,7 +162,7 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
         # A message's status callbacks share its sid: each status is a delivery.
         return f"{sid}:{status}" if status and status != "received" else sid
 
-    def parse(self, payload: bytes, *, inbox=None):
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         fields = form_fields(payload)
         sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
         if not sid:
@@ -174,13 +181,15 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
             ]
         raise UnsupportedEventError(f"Twilio message status {status[:40]!r}")
 
-    def _inbound(self, fields: MultiValueDict, sid: str, inbox) -> InboundMessage:
+    def _inbound(
+        self, fields: MultiValueDict, sid: str, inbox: Inbox | None
+    ) -> InboundMessage:
         sender = fields.get("From") or ""
         if not sender:
             raise InboundError("the message names no sender")
         attachments, notes = self._media(fields, inbox)
         text = "\n".join(filter(None, [(fields.get("Body") or "").strip(), *notes]))
-        metadata = {"to": fields.get("To") or ""}
+        metadata: dict[str, Any] = {"to": fields.get("To") or ""}
         if notes:
             metadata["notes"] = notes
         return InboundMessage(
@@ -192,11 +201,14 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
             metadata=metadata,
         )
 
-    def _media(self, fields: MultiValueDict, inbox):
+    def _media(
+        self, fields: MultiValueDict, inbox: Inbox | None
+    ) -> tuple[list[InboundAttachment], list[str]]:
         """MMS media: fetched from Twilio with the account's credentials. A URL
         outside the Twilio API never gets them: it stays a link in a note."""
         count = fields.get("NumMedia") or "0"
-        attachments, notes = [], []
+        attachments: list[InboundAttachment] = []
+        notes: list[str] = []
         account, token = _credentials(inbox) if inbox is not None else ("", "")
         base = settings.TWILIO_API_BASE_URL.rstrip("/") + "/"
         for index in range(int(count) if count.isdigit() else 0):
@@ -227,7 +239,7 @@ class TwilioSmsAdapter(TwilioWebhookAdapter):
             )
         return attachments, notes
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         inbox = inbox_for_sending(self.key, inbox)
         account, token = _credentials(inbox)
         sender = str(inbox.config.get("from_number") or "")

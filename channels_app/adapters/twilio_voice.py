@@ -8,13 +8,15 @@ recording reported later is added to that event's metadata and text.
 Inbox config: account_sid. Inbox secret: auth_token.
 """
 
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
-from channels_app.adapters.base import PHONE_IDENTITY
+from channels_app.adapters.base import PHONE_IDENTITY, InboundItem
 from channels_app.adapters.twilio import TwilioWebhookAdapter, form_fields
+from channels_app.models import Inbox
 from tickets.calls import call_summary
 from tickets.inbound import (
     CallRecording,
@@ -41,7 +43,7 @@ def _seconds(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 0
 
 
-def _when(value: str | None):
+def _when(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
@@ -76,7 +78,7 @@ class TwilioVoiceAdapter(TwilioWebhookAdapter):
             return ":".join(filter(None, [call, "recording", recording, state]))
         return ""
 
-    def parse(self, payload: bytes, *, inbox=None):
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         fields = form_fields(payload)
         call = fields.get("CallSid") or ""
         if not call:
@@ -94,7 +96,9 @@ class TwilioVoiceAdapter(TwilioWebhookAdapter):
             "a Twilio callback with no call or recording status"
         )
 
-    def _call(self, fields: MultiValueDict, call: str, outcome: str) -> list:
+    def _call(
+        self, fields: MultiValueDict, call: str, outcome: str
+    ) -> list[InboundItem]:
         direction = (fields.get("Direction") or "inbound").lower()
         direction = "outbound" if direction.startswith("outbound") else "inbound"
         # The customer is the caller of an inbound call and the callee otherwise.
@@ -135,7 +139,7 @@ class TwilioVoiceAdapter(TwilioWebhookAdapter):
         # added there.
         return [message, self._recording_of(fields, call)]
 
-    def _recording(self, fields: MultiValueDict, call: str) -> list:
+    def _recording(self, fields: MultiValueDict, call: str) -> list[InboundItem]:
         state = (fields.get("RecordingStatus") or "completed").lower()
         if state != "completed":
             # in-progress, absent (silence) or failed: nothing to listen to.
@@ -152,7 +156,7 @@ class TwilioVoiceAdapter(TwilioWebhookAdapter):
             duration_seconds=_seconds(duration) if duration else None,
         )
 
-    def send(self, message: OutboundMessage, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         raise DeliveryRefusedError(
             "a phone call cannot be sent: call the customer and log the call, "
             "or reply by SMS"

@@ -31,6 +31,7 @@ from channels_app.meta_graph import (
     MediaRefusedError,
     media_file_name,
 )
+from channels_app.models import Inbox
 from customers.identities import InvalidIdentityError, normalise_identity
 from supportdesk.registry import PHONE_FORM, IdentityKindSpec
 from tickets.inbound import (
@@ -42,7 +43,7 @@ from tickets.inbound import (
     MessageRevision,
     UnsupportedEventError,
 )
-from tickets.outbound import DeliveryRefusedError
+from tickets.outbound import DeliveryRefusedError, OutboundMessage
 from tickets.selectors import stored_external_ids
 
 CHANNEL = "whatsapp"
@@ -58,7 +59,7 @@ STATUSES = {
 }
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     try:
         normalise_identity(CHANNEL, str(value or ""))
     except InvalidIdentityError:
@@ -66,7 +67,7 @@ def _is_number(value) -> bool:
     return True
 
 
-def _whatsapp_number(*candidates) -> str:
+def _whatsapp_number(*candidates: object) -> str:
     """The first candidate that is a WhatsApp number: the message's own, else the
     wa_id of the contact the webhook names."""
     for candidate in candidates:
@@ -75,7 +76,7 @@ def _whatsapp_number(*candidates) -> str:
     raise InboundError("the WhatsApp message names no valid sender number")
 
 
-def _error_text(errors) -> str:
+def _error_text(errors: object) -> str:
     parts = []
     for error in map(as_dict, as_list(errors)):
         title = str(error.get("title") or error.get("message") or "error")
@@ -129,7 +130,7 @@ class WhatsAppAdapter(MetaWebhookAdapter):
 
     # ------------------------------------------------------------------ in
 
-    def parse(self, payload: bytes, *, inbox=None) -> list[InboundItem]:
+    def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         document = load_document(payload)
         if document.get("object") != "whatsapp_business_account":
             raise UnsupportedEventError(
@@ -206,7 +207,7 @@ class WhatsAppAdapter(MetaWebhookAdapter):
                 )
             )
 
-    def _content(self, message: dict, inbox) -> Content:
+    def _content(self, message: dict, inbox: Inbox | None) -> Content:
         wamid = str(message.get("id") or "")
         already = bool(stored_external_ids(channel=CHANNEL, external_ids=[wamid]))
         # A message already on the timeline is not fetched again: ingest keeps
@@ -215,7 +216,7 @@ class WhatsAppAdapter(MetaWebhookAdapter):
 
     # ----------------------------------------------------------------- out
 
-    def send(self, message, *, inbox=None) -> str:
+    def send(self, message: OutboundMessage, *, inbox: Inbox | None = None) -> str:
         inbox = self.inbox_for_sending(inbox)
         number_id = str(inbox.config.get("phone_number_id") or "")
         token = inbox.secret("access_token")
@@ -295,11 +296,11 @@ def _delivery_update(status: dict) -> DeliveryUpdate | None:
     )
 
 
-def _not_fetched(media: dict, kind: str):
+def _not_fetched(media: dict, kind: str) -> tuple[None, str]:
     return None, f"The {kind} was not downloaded."
 
 
-def _media_fetcher(inbox) -> MediaFetcher:
+def _media_fetcher(inbox: Inbox | None) -> MediaFetcher:
     def fetch(media: dict, kind: str) -> tuple[InboundAttachment | None, str | None]:
         media_id = str(media.get("id") or "")
         if not media_id:

@@ -4,6 +4,7 @@ timeline. The adapter in whatsapp.py wraps the result into an InboundMessage."""
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from channels_app.adapters.meta import as_dict, as_list, describe_quoted, quoted_message
 from tickets.inbound import IdentityClaim, InboundAttachment
@@ -137,7 +138,7 @@ def _reaction(message: dict, fetch: MediaFetcher) -> Content:
     )
 
 
-def _flow_response(reply: dict):
+def _flow_response(reply: dict) -> Any:
     raw = reply.get("response_json")
     try:
         return json.loads(raw) if isinstance(raw, str) else raw
