@@ -11,7 +11,7 @@ import logging
 import re
 import ssl
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from email.parser import BytesHeaderParser
@@ -210,10 +210,9 @@ def _connected(config: ImapSettings) -> Iterator[IMAPClient]:
         try:
             client.logout()
         except (OSError, IMAPClientError):
-            try:
+            # An OSError here means the connection is gone already.
+            with suppress(OSError):
                 client.shutdown()
-            except OSError:
-                pass  # the connection is gone already
 
 
 # ---------------------------------------------------------------------- reading
