@@ -1,6 +1,7 @@
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
@@ -26,8 +27,9 @@ class ReceiptsAdapter(ApiAdapter):
         raise UnsupportedEventError("delivery receipts are not handled")
 
 
+# The desk's adapters, whose channels the other messages are on, and that one.
 ADAPTERS_WITH_RECEIPTS = {
-    "api": "channels_app.adapters.api.ApiAdapter",
+    **settings.CHANNEL_ADAPTERS,
     "receipts": "tests.channels_app.test_replay_inbound.ReceiptsAdapter",
 }
 
