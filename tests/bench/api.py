@@ -83,9 +83,10 @@ def measure_api(
     seconds: float,
     log_dir: Path,
     server_env: dict,
+    seeded_tickets: int,
 ) -> ApiResult:
     """Each endpoint for `seconds` with one client, then with `clients`."""
-    agent = team_agent(busiest_team())
+    agent = team_agent(busiest_team(seeded_tickets=seeded_tickets))
     timeline_agent = team_agent(heavy_ticket(customer_id).team)
     supervisor = bench_supervisor()
     ApiToken.objects.filter(name=TOKEN_NAME).delete()

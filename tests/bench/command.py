@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Bench:
+    """The scenarios in their order, each adding its rows to one report."""
+
     def run(self, options: dict) -> None:
         for name in SCENARIOS:
             if options["only"] and name not in options["only"]:
@@ -260,7 +262,9 @@ class Bench:
         requests = options["requests"]
         self.say(f"queue and ticket pages: {requests} requests each")
         result = pages.measure_pages(
-            customer_id=marker.heavy_customer_id, requests=requests
+            customer_id=marker.heavy_customer_id,
+            requests=requests,
+            seeded_tickets=marker.tickets,
         )
         pages.add_figures(report, result)
 
@@ -330,6 +334,7 @@ class Bench:
             seconds=seconds,
             log_dir=settings.BASE_DIR / "bench-results",
             server_env=options["server_env"],
+            seeded_tickets=marker.tickets,
         )
         api.add_figures(report, result)
 
