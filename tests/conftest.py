@@ -4,9 +4,14 @@ from django.db import connection
 
 from tests.dovecot import dovecot, imap_folder  # noqa: F401  (fixtures)
 from tests.factories import AgentFactory, TeamFactory
+from tests.parallel import isolate_this_worker
 from tests.smtp_server import smtp_server  # noqa: F401  (a fixture)
 from tests.worker import desk_worker  # noqa: F401  (a fixture)
 from tickets.models import Agent
+
+
+def pytest_configure(config):
+    isolate_this_worker()
 
 
 @pytest.fixture(autouse=True)
