@@ -9,15 +9,15 @@ from tests.channels_app.meta_support import (
     whatsapp_example,
 )
 from tests.channels_app.meta_support import (
-    whatsapp_inbox as whatsapp_inbox,  # noqa: F401  (a fixture)
+    whatsapp_inbox as whatsapp_inbox,
 )
-from tests.helpers import deliver, message
-from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     endpoint_fixture,
     fresh_subscriptions_fixture,
     loopback_allowed_fixture,
     receiver_fixture,
 )
+from tests.helpers import deliver, message
 from tickets.actions.tickets import do_change_status, do_resolve_ticket
 from tickets.models import Ticket, TicketStatus, TimelineEvent
 
@@ -81,7 +81,7 @@ def test_an_email_answering_a_resolved_ticket_reopens_it_live_and_by_webhook(
 
 def test_a_whatsapp_reply_to_a_resolved_ticket_reopens_it_live_and_by_webhook(
     client,
-    whatsapp_inbox,  # noqa: F811
+    whatsapp_inbox,
     corpus_dir,
     endpoint,
     receiver,

@@ -2,12 +2,12 @@ import pytest
 from django.test import Client, TestCase
 from rest_framework.test import APIClient
 
-from tickets.calls import call_summary, format_duration
 from customers.identities import InvalidIdentityError
 from customers.models import Customer, Identity, MergeSuggestion
 from tests.helpers import deliver, message
 from tickets.actions.calls import CallLogError, do_log_call
 from tickets.actions.tickets import do_reply
+from tickets.calls import call_summary, format_duration
 from tickets.models import Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,16 +5,16 @@ agents' desk and subscribed webhooks hear of it like any other status change.
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
-from tests.channels_app.widget.conftest import (
-    desk_receive_until,
-    desk_socket,
-    ticket_of,
-)
-from tests.supportdesk.webhook_support import (  # noqa: F401  (fixtures, used by name)
+from tests.channels_app.outbound_webhooks.webhook_support import (  # noqa: F401  (fixtures, used by name)
     endpoint_fixture,
     fresh_subscriptions_fixture,
     loopback_allowed_fixture,
     receiver_fixture,
+)
+from tests.channels_app.widget.conftest import (
+    desk_receive_until,
+    desk_socket,
+    ticket_of,
 )
 from tickets.actions.tickets import do_change_status
 from tickets.models import TicketStatus
