@@ -47,15 +47,16 @@ services: install
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 # One test process per core (pytest-xdist), each with its own test database and
-# Redis names (tests/parallel.py); a module's tests stay in one process, which starts
-# its desk server, worker and browser once. TEST_WORKERS=0 runs in this process.
+# Redis names (tests/parallel.py). A module's tests stay in one process, which starts
+# its desk server, worker and browser once; modules that start processes are handed
+# out first (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= auto
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	CHANNEL_LAYER_PREFIX=test-asgi-$$$$ CACHE_KEY_PREFIX=test-cache-$$$$ \
 	CELERY_TASK_ALWAYS_EAGER=1 \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 \
-	$(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	--durations=25 $(PYTEST_ARGS)
 
 # The README's pictures in docs/, taken by the browser tests.
 screenshots: install

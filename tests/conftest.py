@@ -4,14 +4,39 @@ from django.db import connection
 
 from tests.dovecot import dovecot, imap_folder  # noqa: F401  (fixtures)
 from tests.factories import AgentFactory, TeamFactory
+from tests.hashers import hash_passwords_quickly
 from tests.parallel import isolate_this_worker
 from tests.smtp_server import smtp_server  # noqa: F401  (a fixture)
 from tests.worker import desk_worker  # noqa: F401  (a fixture)
 from tickets.models import Agent
 
+# Fixtures that start other processes: a Celery worker, a desk server, a browser,
+# the embedded desk. The modules that use them are the suite's slowest.
+PROCESS_FIXTURES = frozenset(
+    {"desk_worker", "desk_server", "browser", "embedded_server"}
+)
+
 
 def pytest_configure(config):
     isolate_this_worker()
+    hash_passwords_quickly()
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a parallel run, modules that start processes go first. xdist hands out
+    whole modules in the order their first test was collected, so the long ones
+    start at once and the short ones fill in around them, instead of one long
+    module running alone at the end. A run in one process keeps pytest-django's
+    order (each module's tests keep it in a parallel run too)."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow = {
+        item.path
+        for item in items
+        if item.get_closest_marker("worker")
+        or PROCESS_FIXTURES.intersection(item.fixturenames)
+    }
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(autouse=True)
