@@ -37,6 +37,13 @@ WEBHOOK_EVENTS = {
     CUSTOMER_MERGED: "One customer was merged into another.",
 }
 
+# ------------------------------------------------------------------ chat widget
+# What a visitor's widget hears on its group: an entry of its numbered stream,
+# and, relayed as they are, an agent typing and how far agents have read.
+WIDGET_ENTRY = "entry"
+WIDGET_TYPING = "typing"
+WIDGET_READ = "read"
+
 # ----------------------------------------------------------------------- groups
 # Supervisors and admins hear everything that happens on the desk.
 DESK_GROUP = "desk"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget import entries
 from channels_app.widget.agents import visitor_of_ticket
+from supportdesk import events
 from supportdesk.oncommit import publish_on_commit
 from tickets.models import Ticket
 from tickets.presence import REFRESH_SECONDS, seen_since
@@ -89,7 +90,7 @@ def do_mark_chat_read(*, ticket: Ticket) -> int:
     if not moved:
         return 0
     publish_on_commit(
-        {"type": entries.READ_EVENT, "seq": upto},
+        {"type": events.WIDGET_READ, "seq": upto},
         [entries.widget_group(visitor.public_id)],
     )
     return upto

@@ -1,7 +1,8 @@
-"""What agents' actions on a chat ticket tell its visitor: typing, and read."""
+"""Who a chat ticket's visitor is, and what an agent typing tells them."""
 
 from channels_app.models import ChatVisitor
 from channels_app.widget import entries
+from supportdesk import events
 
 
 def visitor_of_ticket(ticket) -> ChatVisitor | None:
@@ -16,7 +17,7 @@ def visitor_of_ticket(ticket) -> ChatVisitor | None:
 def typing_event(*, agent, typing: bool) -> dict:
     name = agent.get_full_name() or agent.username
     return {
-        "type": entries.TYPING_EVENT,
+        "type": events.WIDGET_TYPING,
         "typing": typing,
         "agent": entries.agent_badge(author_id=agent.pk, name=name),
     }

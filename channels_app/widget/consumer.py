@@ -19,6 +19,7 @@ from channels_app.models import Inbox
 from channels_app.widget import actions, door, entries
 from channels_app.widget.origins import origin_allowed
 from channels_app.widget.tokens import visitor_for_token
+from supportdesk import events
 from tickets import presence as tickets_presence
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -340,7 +341,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     # ------------------------------------------------------------- from the layer
     async def desk_event(self, message):
         event = message["event"]
-        if event.get("type") != entries.ENTRY_EVENT:
+        if event.get("type") != events.WIDGET_ENTRY:
             await self.send_json(event)
             return
         seq = event["entry"]["seq"]

@@ -13,13 +13,10 @@ from django.db import transaction
 from django.urls import reverse
 
 from channels_app.models import ChatEntry, ChatVisitor
+from supportdesk import events
 from supportdesk.oncommit import publish_on_commit
 from tickets.models import OPEN_STATUSES, Ticket
 
-ENTRY_EVENT = "entry"
-# Messages from the layer that the widget socket relays as they are.
-TYPING_EVENT = "typing"
-READ_EVENT = "read"
 _FILE_SALT = "supportdesk.widget.file"
 _AVATAR_COLOURS = ("#2563eb", "#7c3aed", "#db2777", "#ea580c", "#059669", "#0891b2")
 
@@ -74,7 +71,7 @@ def append_entry(
         data=data or {},
     )
     publish_on_commit(
-        {"type": ENTRY_EVENT, "entry": entry_payload(entry)},
+        {"type": events.WIDGET_ENTRY, "entry": entry_payload(entry)},
         [widget_group(visitor.public_id)],
     )
     return entry
