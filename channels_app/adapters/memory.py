@@ -6,7 +6,6 @@ from functools import cache
 
 from django.utils.module_loading import import_string
 
-from channels_app.adapters.api import ApiAdapter
 from channels_app.models import Inbox
 from tickets.outbound import OutboundMessage
 
@@ -22,12 +21,6 @@ class RecordsSends:
         # Unique across processes: a counter restarting with each process would
         # repeat ids already stored under the (channel, external_id) constraint.
         return f"memory-{uuid.uuid4().hex}"
-
-
-class MemoryAdapter(RecordsSends, ApiAdapter):
-    """Parses normalised JSON and records sends instead of making them."""
-
-    key = "memory"
 
 
 def recording(adapter: str | type) -> type:
