@@ -1,4 +1,5 @@
-"""Every change to chat visitors: opened, told who they are, seen, read.
+"""Every change to chat visitors: opened, told who they are, seen, read, and
+how far they have received and read the agents' entries.
 
 Views and consumers of the widget parse and check what comes in, then call these.
 """
@@ -65,6 +66,35 @@ def do_mark_visitor_away(*, visitor_id: int) -> None:
     """The widget closed: answers go by email (when the visitor left one) until
     it opens again. Another open tab of the same visitor pings it back."""
     ChatVisitor.objects.filter(pk=visitor_id).update(last_seen_at=None)
+
+
+def do_advance_visitor_marks(
+    *, visitor: ChatVisitor, upto: int, read: bool
+) -> dict[str, int]:
+    """The widget has the agents' entries up to `upto` (and has shown them when
+    `read`): the visitor's delivered and read marks move forward, never back.
+    Returns each mark that moved and where it stood before; empty when none did."""
+    # The socket's copy of the visitor is as old as its hello: entries numbered
+    # since then are what receipts are mostly about.
+    visitor.refresh_from_db(
+        fields=["last_seq", "visitor_delivered_seq", "visitor_read_seq"]
+    )
+    upto = min(upto, visitor.last_seq)
+    moved: dict[str, int] = {}
+    for status, field in (
+        ("delivered", "visitor_delivered_seq"),
+        ("read", "visitor_read_seq"),
+    ):
+        if status == "read" and not read:
+            continue
+        before = getattr(visitor, field)
+        # Conditional, so two tabs of one visitor store a range once.
+        if ChatVisitor.objects.filter(pk=visitor.pk, **{f"{field}__lt": upto}).update(
+            **{field: upto}
+        ):
+            moved[status], moved[f"{status}_from"] = upto, before
+            setattr(visitor, field, upto)
+    return moved
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels_app.adapters.chat import CLIENT_ID, external_id_of
 from channels_app.ingest import PayloadTooLargeError, receive_inbound
 from channels_app.models import ChatEntry, ChatVisitor, InboundRecord
+from channels_app.widget.actions import do_advance_visitor_marks
 from channels_app.widget.entries import open_chat_tickets
 from supportdesk.ratelimit import hit
 from tickets.actions.ratings import MAX_COMMENT_CHARS
@@ -133,27 +134,7 @@ def receive_receipt(*, visitor: ChatVisitor, upto: int, read: bool) -> bool:
     `read`). Stored only when it moves the visitor's marks forward."""
     if isinstance(upto, bool) or not isinstance(upto, int) or upto < 1:
         raise RefusedError("invalid", "A receipt names an entry number.")
-    # The socket's copy of the visitor is as old as its hello: entries numbered
-    # since then are what receipts are mostly about.
-    visitor.refresh_from_db(
-        fields=["last_seq", "visitor_delivered_seq", "visitor_read_seq"]
-    )
-    upto = min(upto, visitor.last_seq)
-    data = {}
-    for status, field in (
-        ("delivered", "visitor_delivered_seq"),
-        ("read", "visitor_read_seq"),
-    ):
-        if status == "read" and not read:
-            continue
-        before = getattr(visitor, field)
-        # Conditional, so two tabs of one visitor store a range once.
-        moved = ChatVisitor.objects.filter(
-            pk=visitor.pk, **{f"{field}__lt": upto}
-        ).update(**{field: upto})
-        if moved:
-            data[status], data[f"{status}_from"] = upto, before
-            setattr(visitor, field, upto)
+    data = do_advance_visitor_marks(visitor=visitor, upto=upto, read=read)
     if not data:
         return False
     _store(
