@@ -4,6 +4,7 @@ from django.db import connection
 
 from tests.dovecot import dovecot, imap_folder  # noqa: F401  (fixtures)
 from tests.factories import AgentFactory, TeamFactory
+from tests.flush import flush_with_delete
 from tests.hashers import hash_passwords_quickly
 from tests.parallel import isolate_this_worker
 from tests.smtp_server import smtp_server  # noqa: F401  (a fixture)
@@ -20,6 +21,7 @@ PROCESS_FIXTURES = frozenset(
 def pytest_configure(config):
     isolate_this_worker()
     hash_passwords_quickly()
+    flush_with_delete()
 
 
 def pytest_collection_modifyitems(config, items):

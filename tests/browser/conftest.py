@@ -1,9 +1,10 @@
 """Browser tests: headless Chromium against a real desk server process.
 
-The server (daphne, tests/server.py) and a Celery worker (tests/worker.py) talk to
-this run's test database and to Redis under a channel-layer prefix of this run's
-own, so events of other runs on the same Redis never reach these pages. Tests here
-need `django_db(transaction=True)`: the server sees only what the test commits.
+One server (daphne, tests/server.py) and one Celery worker (tests/worker.py) per
+module talk to this run's test database and to Redis under a channel-layer prefix
+of the module's own, so events of other runs on the same Redis never reach these
+pages. Tests here need `django_db(transaction=True)`: the server sees only what
+the test commits, and the database is emptied after each test.
 """
 
 import os
@@ -18,6 +19,7 @@ from tests.server import (
     layer_prefix,  # noqa: F401  (a fixture)
     serving_desk,
 )
+from tests.worker import running_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,23 +55,41 @@ def _same_layer_here(layer_prefix):  # noqa: F811
         yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def desk_server_env():
     """Extra environment for the server process; override it in a test module
     (EMAIL_URL of an SMTP test server, a provider's base URL, ...)."""
     return {}
 
 
-@pytest.fixture
-def desk_server(desk_worker, layer_prefix, desk_server_env, tmp_path):  # noqa: F811
-    """A daphne process serving the desk; its tasks go to this test's worker."""
+@pytest.fixture(scope="module")
+def desk_worker(layer_prefix, django_db_setup, tmp_path_factory):  # noqa: F811
+    """One Celery worker for the module's tests: each test commits its own data
+    and the database is emptied between them, so the worker needs no restart."""
+    with running_worker(tmp_path_factory.mktemp("worker")) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="module")
+def desk_server(desk_worker, layer_prefix, desk_server_env, tmp_path_factory):  # noqa: F811
+    """One daphne process serving the desk for the module's tests; its tasks go to
+    the module's worker."""
     with serving_desk(
         worker=desk_worker,
         layer_prefix=layer_prefix,
-        log_dir=tmp_path,
+        log_dir=tmp_path_factory.mktemp("desk"),
         extra_env=desk_server_env,
     ) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _logs_of_this_test(desk_server, desk_worker):
+    """What the server and the worker wrote during the test, shown if it fails."""
+    server_from, worker_from = len(desk_server.output()), len(desk_worker.output())
+    yield
+    print(f"--- server log ---\n{desk_server.output()[server_from:]}")
+    print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
 
 
 @pytest.fixture(scope="module")

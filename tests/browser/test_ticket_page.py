@@ -23,10 +23,10 @@ SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "ticket.png"
 MAIL_TIMEOUT_SECONDS = 20
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def mail_server():
-    """An SMTP server that the worker (started after this, with this process's
-    environment) sends the desk's mail to."""
+    """An SMTP server that the module's worker (started after this, with this
+    process's environment) sends the desk's mail to."""
     server = SmtpServer().start()
     saved = os.environ.get("EMAIL_URL")
     os.environ["EMAIL_URL"] = server.url

@@ -18,45 +18,26 @@ from playwright.sync_api import expect
 from channels_app.models import ChatVisitor, Inbox
 from channels_app.widget.entries import visitor_conversation_key
 from tests.browser.conftest import UI_TIMEOUT_MS, wait_until_live
+
+# The module's desk server and worker, and each test's slice of their logs, are
+# every browser module's (conftest.py); the names stay for modules importing them.
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    _logs_of_this_test as logs_of_this_test_fixture,
+)
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    desk_server as desk_server_fixture,
+)
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    desk_worker as desk_worker_fixture,
+)
 from tests.browser.host_site import HostSite, embed_page
 from tests.factories import AgentFactory
-from tests.server import serving_desk
-from tests.worker import running_worker
 from tickets.models import Agent, Ticket
 
 SLUG = "shop"
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module", name="desk_worker")
-def desk_worker_fixture(layer_prefix, django_db_setup, tmp_path_factory):
-    """One worker for the module's tests (each commits its own data, and the
-    database is emptied between them)."""
-    with running_worker(tmp_path_factory.mktemp("worker")) as worker:
-        yield worker
-
-
-@pytest.fixture(scope="module", name="desk_server")
-def desk_server_fixture(desk_worker, layer_prefix, tmp_path_factory):
-    """One desk server for the module's tests."""
-    with serving_desk(
-        worker=desk_worker,
-        layer_prefix=layer_prefix,
-        log_dir=tmp_path_factory.mktemp("desk"),
-        extra_env={},
-    ) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True, name="_logs_of_this_test")
-def logs_of_this_test_fixture(desk_server, desk_worker):
-    """What the server and the worker wrote during the test, shown if it fails."""
-    server_from, worker_from = len(desk_server.output()), len(desk_worker.output())
-    yield
-    print(f"--- server log ---\n{desk_server.output()[server_from:]}")
-    print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
 
 
 @pytest.fixture(name="host_site")

@@ -1,0 +1,38 @@
+"""Empties the test database with DELETE rather than TRUNCATE after each
+transactional test (`django_db(transaction=True)`).
+
+PostgreSQL's TRUNCATE gives every table and index new files, about half a second
+for the desk's tables whatever they hold; deleting the few rows a test leaves
+takes milliseconds. The desk's foreign keys are deferrable (Django creates them
+so), so the rows go in any order within the one transaction Django's flush runs,
+and the constraints are checked at its commit, when every table is empty. A flush
+that resets sequences or cascades truncates as before.
+"""
+
+from django.db.backends.postgresql.operations import DatabaseOperations
+
+_truncate = DatabaseOperations.sql_flush
+
+
+def _delete(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+    if not tables or reset_sequences or allow_cascade:
+        return _truncate(
+            self,
+            style,
+            tables,
+            reset_sequences=reset_sequences,
+            allow_cascade=allow_cascade,
+        )
+    return [
+        f"{style.SQL_KEYWORD('SET CONSTRAINTS ALL DEFERRED')};",
+        *(
+            f"{style.SQL_KEYWORD('DELETE FROM')} "
+            f"{style.SQL_FIELD(self.quote_name(table))};"
+            for table in tables
+        ),
+    ]
+
+
+def flush_with_delete() -> None:
+    """Make this process's flushes of PostgreSQL databases delete rows."""
+    DatabaseOperations.sql_flush = _delete
