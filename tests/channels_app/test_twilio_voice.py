@@ -238,3 +238,26 @@ def test_a_reply_on_a_call_ticket_fails_at_once_with_a_clear_reason(
     event.refresh_from_db()
     assert event.delivery_status == "failed"
     assert "a phone call cannot be sent" in event.delivery_error
+
+
+def test_a_call_that_opens_a_ticket_announces_the_ticket(
+    client, voice_inbox, teams, published
+):
+    """A call is no message: the ticket it opens is announced apart, so open
+    queues show it at once."""
+    accepted(client, PATH, call_status(status="no-answer"))
+
+    ticket = Ticket.objects.get()
+    created = [event for _, event in published if event["type"] == "ticket.created"]
+    assert created[0] == {
+        "type": "ticket.created",
+        "ticket_id": ticket.pk,
+        "customer_id": ticket.customer_id,
+        "channel": "phone",
+    }
+    assert {
+        group for group, event in published if event["type"] == "ticket.created"
+    } >= {
+        f"ticket.{ticket.pk}",
+        "desk",
+    }

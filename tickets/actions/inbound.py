@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.actions import ResolvedSender, do_resolve_sender
 from customers.models import Customer
-from supportdesk.oncommit import run_on_commit
+from supportdesk.oncommit import enqueue_on_commit, run_on_commit
 from supportdesk.registry import message_channels
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.tickets import InboxRow, do_change_status
@@ -144,9 +144,14 @@ def _record(
     if new_ticket and ticket is not None:
         if event.kind != TimelineEvent.Kind.MESSAGE_IN:
             publish_ticket_created(ticket)
-        # Routed by this worker right after the commit; the task is queued only
-        # when that fails, and the sweep still finds a ticket both left unrouted.
-        run_on_commit(route_ticket, ticket.pk)
+        if logged is None:
+            # Routed by this worker right after the commit; the task is queued
+            # only when that fails, and the sweep still finds a ticket both left
+            # unrouted.
+            run_on_commit(route_ticket, ticket.pk)
+        else:
+            # An agent's request does not wait for routing: a worker does it.
+            enqueue_on_commit(route_ticket, ticket.pk)
     return event
 
 
