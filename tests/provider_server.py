@@ -6,6 +6,10 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# How often the serving loop looks for a stop request: stop() waits up to this
+# long (half a second by default, paid by every test that stops a server).
+POLL_SECONDS = 0.05
+
 
 @dataclass
 class RecordedRequest:
@@ -64,7 +68,9 @@ class ProviderServer:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     @property
     def url(self) -> str:

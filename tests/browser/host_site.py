@@ -8,6 +8,10 @@ import html
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# How often the serving loop looks for a stop request: stop() waits up to this
+# long (half a second by default, paid by every test that stops a server).
+POLL_SECONDS = 0.05
+
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -72,7 +76,9 @@ class HostSite:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.origin = f"http://localhost:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
 
     def start(self) -> "HostSite":
         self._thread.start()
