@@ -398,7 +398,7 @@ SPECTACULAR_SETTINGS = {
     # set gets its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.TicketStatus",
-        "ChannelEnum": "tickets.models.Channel",
+        "ChannelEnum": "supportdesk.registry.timeline_channel_choices",
         "InboundRecordStatusEnum": "channels_app.models.InboundRecord.Status",
         "WebhookDeliveryStatusEnum": "supportdesk.models.WebhookDelivery.Status",
     },
