@@ -50,6 +50,18 @@ def _clear_outbox():
     memory.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _forget_webhook_subscriptions():
+    """Each test starts without the webhook subscriptions an earlier test in this
+    process cached: the cache would expire at a moment of that test's choosing, in
+    the middle of this one (a query more, or an endpoint already deleted)."""
+    from channels_app.outbound_webhooks.outbox import forget_subscriptions
+
+    forget_subscriptions()
+    yield
+    forget_subscriptions()
+
+
 @pytest.fixture
 def teams(db):
     """Billing, Technical support (the default) and Sales."""
