@@ -14,10 +14,22 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from supportdesk.events import LAYER_MESSAGE_TYPE
 
 logger = logging.getLogger(__name__)
+
+# What queueing a task raises when Redis cannot be reached; kombu wraps the
+# client's own errors in its OperationalError once its retry policy runs out.
+BROKER_ERRORS = (
+    KombuOperationalError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+)
 
 
 async def _send_to_groups(layer, message: dict, groups: list[str]) -> None:
@@ -106,16 +118,27 @@ def enqueue_on_commit(task, *ids: int) -> None:
     """Queue a Celery task with id arguments once the data it reads is committed.
 
     The task, or its registered name: a module that the task's own module imports
-    names it, so the two need not import each other.
+    names it, so the two need not import each other. Should the broker be out of
+    reach, the committed work waits for the beat sweep that covers its task.
     """
+    transaction.on_commit(partial(_queue, task, ids))
+
+
+def _queue(task, ids: tuple[int, ...]) -> None:
+    # Resolved here: a task named by string is looked up when the commit comes.
     if isinstance(task, str):
-        transaction.on_commit(partial(_delay_by_name, task, ids))
-    else:
-        transaction.on_commit(partial(task.delay, *ids))
-
-
-def _delay_by_name(name: str, ids: tuple[int, ...]) -> None:
-    _registered(name).delay(*ids)
+        task = _registered(task)
+    try:
+        task.delay(*ids)
+    except BROKER_ERRORS as exc:
+        # The data is committed: raising would only turn the caller's success
+        # (a webhook's 200, a stored reply) into an error the sender retries.
+        logger.warning(
+            "%s%r not queued, the broker is out of reach (%s): a sweep takes it",
+            task.name,
+            ids,
+            exc,
+        )
 
 
 def _registered(name: str):
@@ -142,4 +165,4 @@ def _run_or_enqueue(task, ids: tuple[int, ...]) -> None:
         logger.warning(
             "%s%r failed here: queued instead", task.name, ids, exc_info=True
         )
-        task.delay(*ids)
+        _queue(task, ids)

@@ -119,7 +119,9 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(2, DATABASE_POOL_SIZE),
             "max_size": DATABASE_POOL_SIZE,
-            "timeout": 10,
+            # Seconds a request waits for a connection: while PostgreSQL is out of
+            # reach, doors answer 503 after this rather than hang (psycopg: 30).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=3.0),
         }
 else:
     DATABASES = {
@@ -184,6 +186,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
 # many tasks (0: one per task). celery.py drops one that failed during a task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# Queueing a task tries the broker briefly (kombu's default waits about a second
+# while Redis is down); what is not queued is found again by a beat sweep.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BEAT_SCHEDULE = {
@@ -198,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
     # Webhook deliveries whose task was lost, or whose next try is far off.
     "sweep-webhook-deliveries": {
         "task": "supportdesk.sweep_webhook_deliveries",
+        "schedule": 60.0,
+    },
+    # Agents' replies whose send task was lost before it started.
+    "sweep-unsent-replies": {
+        "task": "tickets.sweep_unsent_replies",
         "schedule": 60.0,
     },
 }
@@ -243,6 +258,9 @@ CHANNEL_ADAPTERS = {
 # OUTBOUND_RETRY_SECONDS, then twice as long each time (ten minutes at most).
 OUTBOUND_SEND_RETRIES = env.int("OUTBOUND_SEND_RETRIES", default=6)
 OUTBOUND_RETRY_SECONDS = env.int("OUTBOUND_RETRY_SECONDS", default=5)
+# A queued reply no send task has started this long after it was stored lost its
+# task (the broker was down, say): the sweep queues it again.
+OUTBOUND_SWEEP_AFTER_SECONDS = env.int("OUTBOUND_SWEEP_AFTER_SECONDS", default=60)
 
 # ----------------------------------------------------------------------- mail out
 # Outgoing mail goes through Django's email backend, read from EMAIL_URL:

@@ -231,6 +231,9 @@ class TimelineEvent(models.Model):
         max_length=16, choices=Delivery.choices, default=Delivery.NONE, blank=True
     )
     delivery_error = models.TextField(blank=True)
+    # Set, and committed, before a send task first hands the reply to its adapter:
+    # a queued reply without it never reached the provider, so the sweep may send it.
+    send_started_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -243,6 +246,12 @@ class TimelineEvent(models.Model):
             ),
             models.Index(
                 fields=["ticket", "-occurred_at", "-id"], name="ticket_events"
+            ),
+            # The sweep's replies: queued, never tried (a handful at any time).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(delivery_status="queued", send_started_at__isnull=True),
+                name="replies_never_tried",
             ),
         ]
         constraints = [

@@ -12,6 +12,7 @@ from supportdesk.registry import sending_adapter
 from tickets.actions.delivery import (
     do_record_send_attempt,
     do_record_send_failure,
+    do_record_send_started,
     do_record_sent,
 )
 from tickets.actions.routing import do_route_ticket
@@ -66,6 +67,7 @@ def send_outbound(self, event_id: int) -> str:
     """Hand a queued reply to its channel's adapter; retries back off, then fail."""
     retries = self.request.retries
     try:
+        do_record_send_started(event_id=event_id)
         status, retry = _attempt_send(
             event_id,
             attempt=retries + 1,
@@ -82,6 +84,30 @@ def send_outbound(self, event_id: int) -> str:
         delay = min(600, settings.OUTBOUND_RETRY_SECONDS * 2**retries)
         raise self.retry(countdown=delay)
     return status
+
+
+@shared_task(name="tickets.sweep_unsent_replies", time_limit=120, soft_time_limit=100)
+def sweep_unsent_replies(limit: int = 1000) -> int:
+    """Queue the replies whose send task was lost before it started (the broker
+    was down when they were stored, or lost the message). Replies a task began to
+    send are left alone: they may have reached the provider."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOUND_SWEEP_AFTER_SECONDS)
+    ids = list(
+        TimelineEvent.objects.filter(
+            delivery_status=TimelineEvent.Delivery.QUEUED,
+            send_started_at__isnull=True,
+            created_at__lt=cutoff,
+            # A recorded attempt means it was tried, whatever else says.
+            delivery_error="",
+        )
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for event_id in ids:
+        send_outbound.delay(event_id)
+    if ids:
+        logger.warning("sweep queued %d replies never sent", len(ids))
+    return len(ids)
 
 
 def _attempt_send(event_id: int, *, attempt: int, last: bool) -> tuple[str, bool]:

@@ -27,12 +27,9 @@ def test_a_template_is_stored_queued_and_its_send_task_waits_for_commit(
     with TestCase.captureOnCommitCallbacks(execute=False) as after_commit:
         event = send(ticket, tech_agent, parameters=[" Ana ", "#4411"])
 
-    queued = [
-        cb
-        for cb in after_commit
-        if getattr(getattr(cb.func, "__self__", None), "name", "") == send_outbound.name
-    ]
-    assert [cb.args for cb in queued] == [(event.pk,)]
+    # enqueue_on_commit's callbacks carry the task and its ids.
+    queued = [cb.args[1] for cb in after_commit if cb.args[:1] == (send_outbound,)]
+    assert queued == [(event.pk,)]
     assert (event.kind, event.channel, event.delivery_status) == (
         "message_out",
         "whatsapp",

@@ -5,15 +5,15 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
-from channels_app.adapters.memory import recording
+from channels_app.adapters.memory import outbox, recording
 from channels_app.ingest import submit_message
 from channels_app.models import InboundRecord
 from supportdesk.celery import app
 from tests.factories import RoutingRuleFactory, TeamFactory
 from tests.helpers import deliver, deliver_without_routing, message
 from tickets.actions.tickets import do_reply
-from tickets.models import RouteChange, Ticket
-from tickets.tasks import route_ticket, sweep_unrouted
+from tickets.models import RouteChange, Ticket, TimelineEvent
+from tickets.tasks import route_ticket, sweep_unrouted, sweep_unsent_replies
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +100,85 @@ def test_a_task_lost_with_its_worker_goes_back_on_the_queue():
     assert route_ticket.acks_late is True
     assert route_ticket.reject_on_worker_lost is True
     assert "tickets.sweep_unrouted" in {
+        entry["task"] for entry in app.conf.beat_schedule.values()
+    }
+
+
+# ------------------------------------------------------- replies never sent
+
+
+class DiesWhileSending(recording("channels_app.adapters.chat.ChatAdapter")):
+    """Hands the reply over, then its process dies before the outcome is kept."""
+
+    def send(self, message, *, inbox=None):
+        super().send(message, inbox=inbox)
+        raise SystemExit("killed mid-send")
+
+
+@pytest.fixture
+def chat_ticket(teams, settings) -> Ticket:
+    settings.CHANNEL_ADAPTERS = {
+        **settings.CHANNEL_ADAPTERS,
+        "chat": recording(settings.CHANNEL_ADAPTERS["chat"]),
+    }
+    deliver(message("chat", ("web", "visitor-1"), text="Is anyone there?"))
+    return Ticket.objects.get()
+
+
+def reply_with_task_lost(ticket: Ticket, agent, text: str) -> TimelineEvent:
+    """A reply stored while its send task could not be queued (the broker down)."""
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        return do_reply(ticket=ticket, author=agent, text=text)
+
+
+def stored_ago(event: TimelineEvent, seconds: int) -> None:
+    TimelineEvent.objects.filter(pk=event.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_the_sweep_sends_a_reply_whose_send_task_was_lost(
+    chat_ticket, tech_agent, settings
+):
+    settings.OUTBOUND_SWEEP_AFTER_SECONDS = 60
+    lost = reply_with_task_lost(chat_ticket, tech_agent, "Yes, hello!")
+    young = reply_with_task_lost(chat_ticket, tech_agent, "One moment.")
+    stored_ago(lost, 61)
+    stored_ago(young, 30)
+
+    assert sweep_unsent_replies() == 1
+    assert sweep_unsent_replies() == 0
+
+    assert [sent.text for sent in outbox] == ["Yes, hello!"]
+    lost.refresh_from_db()
+    young.refresh_from_db()
+    assert lost.delivery_status == TimelineEvent.Delivery.SENT
+    assert lost.external_id.startswith("memory-")
+    assert young.delivery_status == TimelineEvent.Delivery.QUEUED
+
+
+def test_the_sweep_never_sends_again_a_reply_whose_sender_died_mid_send(
+    chat_ticket, tech_agent, settings
+):
+    """The provider may have the reply already: sending it again could show the
+    customer the same message twice, so it stays queued for an agent to judge."""
+    settings.OUTBOUND_SWEEP_AFTER_SECONDS = 0
+    settings.CHANNEL_ADAPTERS = {**settings.CHANNEL_ADAPTERS, "chat": DiesWhileSending}
+    with (
+        pytest.raises(SystemExit),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        event = do_reply(ticket=chat_ticket, author=tech_agent, text="Yes, hello!")
+    event.refresh_from_db()
+    assert event.delivery_status == TimelineEvent.Delivery.QUEUED
+
+    assert sweep_unsent_replies() == 0
+
+    assert [sent.text for sent in outbox] == ["Yes, hello!"]
+
+
+def test_unsent_replies_are_swept_by_beat():
+    assert "tickets.sweep_unsent_replies" in {
         entry["task"] for entry in app.conf.beat_schedule.values()
     }
 

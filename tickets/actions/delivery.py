@@ -98,6 +98,17 @@ def do_note_send_details(*, event: TimelineEvent, **details: Any) -> TimelineEve
     return event
 
 
+def do_record_send_started(*, event_id: int) -> None:
+    """A send task is about to hand a reply to its adapter for the first time.
+
+    Committed on its own, before the send: should the worker die mid-way, the reply
+    shows it may have reached the provider, and no sweep sends it again.
+    """
+    TimelineEvent.objects.filter(
+        pk=event_id, delivery_status=Delivery.QUEUED, send_started_at__isnull=True
+    ).update(send_started_at=timezone.now())
+
+
 def do_record_sent(
     *, event: TimelineEvent, external_id: str, replies_to: tuple[str, ...]
 ) -> TimelineEvent:
