@@ -37,7 +37,8 @@ class InboundRecordAdmin(ReadOnlyAdmin):
     @admin.action(description="Replay the selected records")
     def replay(self, request, queryset):
         results = [
-            process_inbound(pk).status for pk in queryset.values_list("pk", flat=True)
+            process_inbound(pk, replay=True).status
+            for pk in queryset.values_list("pk", flat=True)
         ]
         done = results.count(InboundRecord.Status.PROCESSED)
         messages.info(request, f"{done} of {len(results)} records processed.")

@@ -151,7 +151,7 @@ class InboundRecordViewSet(
         validated(NoInput, request.data)
         if record.status == InboundRecord.Status.PROCESSED:
             raise ActionConflict("This record is already processed.")
-        replayed = process_inbound(record.pk)
+        replayed = process_inbound(record.pk, replay=True)
         return Response(InboundRecordDetailSerializer(replayed).data)
 
 

@@ -7,10 +7,17 @@ from supportdesk.channel_names import AdapterKey
 
 
 class InboundRecord(models.Model):
-    """A raw payload as it arrived, stored before anything else looks at it."""
+    """A raw payload as it arrived, stored before anything else looks at it.
+
+    The table is the intake's queue: a worker claims records that are `received`
+    (or `processing` under a claim older than the lease, whose worker died) and
+    processes them; a Celery message only wakes a worker up, so losing one loses
+    nothing (channels_app.ingest).
+    """
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
         UNSUPPORTED = "unsupported", "Unsupported"
@@ -25,7 +32,12 @@ class InboundRecord(models.Model):
         max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
     )
     error = models.TextField(blank=True)
+    # Claims so far: one is counted each time a worker takes the record.
     attempts = models.PositiveIntegerField(default=0)
+    # The last claim: when it was taken (or renewed), and the token its worker
+    # holds; a worker whose claim was taken over writes nothing.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     event_ids = models.JSONField(default=list, blank=True)
@@ -35,6 +47,14 @@ class InboundRecord(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_id"], name="inbound_record_unique"
+            ),
+        ]
+        indexes = [
+            # What the workers claim, oldest first: a small part of the table.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status__in=["received", "processing"]),
+                name="inbound_record_waiting",
             ),
         ]
 

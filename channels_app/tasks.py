@@ -1,10 +1,19 @@
+import logging
+import math
+
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import OperationalError
 
 from channels_app import ingest
 from channels_app.email import imap
 from channels_app.models import Inbox
+
+logger = logging.getLogger(__name__)
+# Drains the sweep queues at most at once: enough for every worker process of a
+# few workers, few enough that a backlog leaves room for fresh messages.
+MAX_SWEEP_DRAINS = 4
 
 
 @shared_task(
@@ -16,7 +25,49 @@ from channels_app.models import Inbox
     soft_time_limit=100,
 )
 def process_inbound(record_id: int) -> str:
+    """The wake-up for one stored record. The record waits in the database, not in
+    this message: should the message be lost, the sweep finds the record."""
     return ingest.process_inbound(record_id).status
+
+
+@shared_task(
+    name="channels_app.drain_inbound",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def drain_inbound(older_than: float = 0.0) -> int:
+    return ingest.drain_inbound(older_than=older_than)
+
+
+@shared_task(name="channels_app.sweep_inbound", time_limit=60, soft_time_limit=50)
+def sweep_inbound() -> int:
+    """Beat, and every worker as it starts: queue drains for records waiting
+    longer than a sweep's interval (a lost wake-up, a worker that died holding
+    them, a broker restarted); give up on records no attempt could finish."""
+    ingest.give_up_exhausted()
+    interval = settings.INBOUND_SWEEP_SECONDS
+    waiting = ingest.waiting_count(older_than=interval)
+    drains = min(MAX_SWEEP_DRAINS, math.ceil(waiting / settings.INBOUND_CLAIM_BATCH))
+    for _ in range(drains):
+        # A drain still queued when the next sweep is due is dropped, not stacked.
+        drain_inbound.apply_async((interval,), expires=interval * 2)
+    if waiting:
+        logger.warning(
+            "%d inbound records waited over %ss: draining", waiting, interval
+        )
+    return waiting
+
+
+@worker_ready.connect
+def _sweep_on_start(sender=None, **kwargs) -> None:
+    """A worker that starts takes up what was left waiting while none ran."""
+    try:
+        sweep_inbound.delay()
+    except Exception:  # the beat's sweep comes anyway
+        logger.warning("could not queue the start-up sweep", exc_info=True)
 
 
 @shared_task(

@@ -205,6 +205,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels_app.poll_imap_inboxes",
         "schedule": env.float("IMAP_POLL_SECONDS", default=60.0),
     },
+    # Inbound records whose wake-up was lost, or whose worker died mid-way.
+    "sweep-inbound-records": {
+        "task": "channels_app.sweep_inbound",
+        "schedule": env.float("INBOUND_SWEEP_SECONDS", default=5.0),
+    },
     # Webhook deliveries whose task was lost, or whose next try is far off.
     "sweep-webhook-deliveries": {
         "task": "supportdesk.sweep_webhook_deliveries",
@@ -218,6 +223,17 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --------------------------------------------------------------------------- desk
+# Intake (channels_app.ingest). A worker's claim on a record lasts this long unless
+# renewed; a record under an older claim is taken over, as its worker is gone. The
+# sweep (every INBOUND_SWEEP_SECONDS) takes records left waiting this long or more.
+INBOUND_LEASE_SECONDS = env.float("INBOUND_LEASE_SECONDS", default=20.0)
+INBOUND_SWEEP_SECONDS = env.float("INBOUND_SWEEP_SECONDS", default=5.0)
+INBOUND_CLAIM_BATCH = env.int("INBOUND_CLAIM_BATCH", default=20)
+# A record claimed this many times without an outcome (its worker died each time,
+# or the database failed) is marked failed, visible and replayable.
+INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=5)
+# Supervisors are told of records waiting longer than this, and of failed ones.
+INBOUND_STUCK_SECONDS = env.int("INBOUND_STUCK_SECONDS", default=120)
 # Tickets left without an owning team this long are routed by the periodic sweep.
 ROUTING_SWEEP_AFTER_SECONDS = env.int("ROUTING_SWEEP_AFTER_SECONDS", default=60)
 # A message on a conversational channel joins the customer's open ticket on that

@@ -26,6 +26,7 @@ from tickets.models import (
     Ticket,
     TimelineEvent,
 )
+from tickets.search import rebuild_search_documents
 
 
 class MembershipInline(admin.TabularInline):
@@ -171,6 +172,9 @@ class TicketAdmin(admin.ModelAdmin):
         obj.priority = form.initial.get("priority", obj.priority)
         obj.assignee_id = form.initial.get("assignee")
         super().save_model(request, obj, form, change)
+        if "subject" in form.changed_data:
+            # The old subject's words leave the search document with it.
+            rebuild_search_documents(ticket_ids=[obj.pk])
         team = form.cleaned_data.get("reassign_to")
         try:
             if team:

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -96,6 +97,13 @@ class TicketStatus(models.TextChoices):
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
+class TicketManager(models.Manager["Ticket"]):
+    def get_queryset(self) -> models.QuerySet["Ticket"]:
+        # The search document grows with the conversation and only the search
+        # reads it, in SQL: rows load without it, and a save never writes it back.
+        return super().get_queryset().defer("search_vector")
+
+
 class Ticket(models.Model):
     class Priority(models.TextChoices):
         LOW = "low", "Low"
@@ -141,6 +149,11 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The subject and every event's text, for the queue's search; written by
+    # tickets.search from the actions, indexed with GIN (migration 0007).
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = TicketManager()
 
     class Meta:
         ordering = ["-id"]

@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
@@ -21,6 +21,7 @@ from tickets.models import (
     Ticket,
     TimelineEvent,
 )
+from tickets.search import SEARCH_CONFIG
 
 # Who asks: a signed-in agent, or the anonymous user of a request that is not.
 Viewer = Agent | AnonymousUser
@@ -66,9 +67,6 @@ def realtime_groups_for(agent: Viewer) -> list[str]:
 QUEUE_PAGE_SIZE = 50
 SNIPPET_CHARS = 160
 MESSAGE_KINDS = (TimelineEvent.Kind.MESSAGE_IN, TimelineEvent.Kind.MESSAGE_OUT)
-# The text search configuration: customers write in any language, so words are
-# matched as written rather than stemmed for one of them.
-SEARCH_CONFIG = "simple"
 # A search first tries the newest tickets of the queue one by one: a common word
 # is found among them without reading every message that contains it.
 SEARCH_NEWEST = 500
@@ -177,35 +175,32 @@ def _newest_matching(
     tickets: QuerySet[Ticket], text: str, wanted: int
 ) -> list[Ticket] | None:
     """The newest `wanted` matches among the queue's newest SEARCH_NEWEST tickets,
-    each checked on its own; None when they hold fewer (the full search then runs:
-    cheap for a rare word, the only kind that gets there)."""
+    each checked on its own; None when they hold fewer (the full search then runs,
+    through the index)."""
     # The ids alone carry the filters: the outer query only looks them up.
     newest_ids = tickets.order_by("-id").values("pk")[:SEARCH_NEWEST]
     newest = Ticket.objects.filter(pk__in=newest_ids)
-    messages = TimelineEvent.objects.filter(ticket_id=OuterRef("pk"))
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        query = _search_query(text)
         newest = newest.alias(
-            subject_document=SearchVector("subject", config=SEARCH_CONFIG),
-            name_document=SearchVector("customer__display_name", config=SEARCH_CONFIG),
+            name_document=SearchVector("customer__display_name", config=SEARCH_CONFIG)
         )
-        messages = messages.alias(
-            document=SearchVector("text", config=SEARCH_CONFIG)
-        ).filter(document=query)
-        found = Q(subject_document=query) | Q(name_document=query)
+        found = Q(search_vector=query) | Q(name_document=query)
     else:
-        messages = messages.filter(text__icontains=text)
-        found = Q(subject__icontains=text) | Q(customer__display_name__icontains=text)
-    matching = newest.filter(found | Q(Exists(messages)))
-    rows = list(_with_row_data(matching).order_by("-id")[:wanted])
+        found = _search(text)
+    rows = list(_with_row_data(newest.filter(found)).order_by("-id")[:wanted])
     return rows if len(rows) == wanted else None
 
 
+def _search_query(text: str) -> SearchQuery:
+    return SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+
+
 def _search(text: str) -> Q:
-    """Tickets whose subject, customer's name or any message matches the words."""
+    """Tickets whose subject or events (tickets.search keeps their words on the
+    ticket), or whose customer's name, match the words."""
     if connection.vendor != "postgresql":
+        # Embedded mode has no stored documents: each text is read.
         messages = TimelineEvent.objects.filter(
             ticket_id=OuterRef("pk"), text__icontains=text
         )
@@ -214,26 +209,17 @@ def _search(text: str) -> Q:
             | Q(customer__display_name__icontains=text)
             | Q(Exists(messages))
         )
-    from django.contrib.postgres.search import SearchQuery, SearchVector
-
-    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-
-    def matching(
-        model: type[Customer | Ticket | TimelineEvent], field: str
-    ) -> QuerySet[Any]:
-        # The expression of the GIN indexes of tickets migration 0003, exactly.
-        vector = SearchVector(field, config=SEARCH_CONFIG)
-        return model.objects.alias(document=vector).filter(document=query)
-
-    # Three index scans, each evaluated once, rather than a text search per row;
-    # one set of ids, so a rare word is looked up, not sought through the queue.
-    customers = matching(Customer, "display_name").values("pk")
+    query = _search_query(text)
+    # The expression of customers' GIN index of tickets migration 0003, exactly.
+    name = SearchVector("display_name", config=SEARCH_CONFIG)
+    customers = Customer.objects.alias(document=name).filter(document=query)
+    # Two index scans, each evaluated once: the cost follows the tickets that
+    # hold the words, not how many newer tickets of the queue lack them.
     ids = (
-        matching(Ticket, "subject")
+        Ticket.objects.filter(search_vector=query)
         .values("pk")
         .union(
-            Ticket.objects.filter(customer_id__in=customers).values("pk"),
-            matching(TimelineEvent, "text").values("ticket_id"),
+            Ticket.objects.filter(customer_id__in=customers.values("pk")).values("pk")
         )
     )
     return Q(pk__in=ids)

@@ -184,7 +184,7 @@ def test_a_recording_before_its_call_fails_visibly_and_replays(
 
     accepted(client, PATH, call_status(CallDuration="60"))
     with TestCase.captureOnCommitCallbacks(execute=True):
-        replayed = process_inbound(early.pk)
+        replayed = process_inbound(early.pk, replay=True)
 
     assert replayed.status == InboundRecord.Status.PROCESSED
     assert the_call().metadata["recording_url"] == RECORDING

@@ -131,7 +131,7 @@ def test_a_failed_media_fetch_fails_the_record_which_can_be_replayed(
     assert not TimelineEvent.objects.exists()
 
     serve_media(graph, content=PDF, info={"mime_type": "application/pdf"})
-    record = process_inbound(record.pk)
+    record = process_inbound(record.pk, replay=True)
 
     assert record.status == InboundRecord.Status.PROCESSED
     assert bytes(event_of(record).attachments.get().data) == PDF

@@ -15,6 +15,7 @@ from tickets.actions.timeline import publish_event
 from tickets.calls import DIRECTIONS, OUTCOMES, call_summary
 from tickets.inbound import CallRecording, IdentityClaim, InboundError, InboundMessage
 from tickets.models import Agent, Channel, Ticket, TimelineEvent
+from tickets.search import add_to_search_document
 
 # A call longer than a day is a typing slip.
 MAX_CALL_SECONDS = 24 * 3600
@@ -144,5 +145,7 @@ def do_attach_call_recording(*, recording: CallRecording) -> TimelineEvent:
     event.metadata["recording_url"] = url
     event.text = f"{event.text}\nRecording: {url}"[: settings.MAX_MESSAGE_TEXT_CHARS]
     event.save(update_fields=["text", "metadata"])
+    if event.ticket_id:
+        add_to_search_document(ticket_id=event.ticket_id, texts=[f"Recording: {url}"])
     publish_event(event)
     return event

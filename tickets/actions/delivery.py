@@ -9,6 +9,7 @@ from django.utils import timezone
 from tickets.actions.timeline import publish_event
 from tickets.inbound import DeliveryUpdate, MessageRevision
 from tickets.models import TimelineEvent
+from tickets.search import add_to_search_document
 
 Delivery = TimelineEvent.Delivery
 # Reports can arrive out of order; a message never goes back from read to sent.
@@ -86,6 +87,9 @@ def do_apply_revision(*, revision: MessageRevision) -> TimelineEvent | None:
     else:
         event.text = revision.text[: settings.MAX_MESSAGE_TEXT_CHARS]
     event.save(update_fields=["text", "metadata"])
+    if event.ticket_id and not revision.deleted:
+        # Added to the words the earlier text left: the desk keeps that text too.
+        add_to_search_document(ticket_id=event.ticket_id, texts=[event.text])
     publish_event(event)
     return event
 

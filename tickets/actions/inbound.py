@@ -30,6 +30,7 @@ from tickets.models import (
     TicketStatus,
     TimelineEvent,
 )
+from tickets.search import add_to_search_document
 from tickets.tasks import route_ticket
 
 _EVENT_KINDS = {
@@ -134,6 +135,12 @@ def _record(
         occurred_at=occurred_at,
     )
     _store_attachments(event, message)
+    if ticket is not None:
+        # The search finds the ticket by its subject and every message's words.
+        add_to_search_document(
+            ticket_id=ticket.pk,
+            texts=[ticket.subject if new_ticket else "", event.text],
+        )
     if ticket is not None and not message.automated and not new_ticket:
         _touch(ticket, occurred_at, reopen=logged is None)
     if ticket is not None and logged is not None and logged.answers_customer:

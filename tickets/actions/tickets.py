@@ -18,6 +18,7 @@ from supportdesk.registry import (
 from supportdesk.sanitize import html_to_text, sanitize_html
 from tickets.actions.timeline import do_append_system_event, publish_event
 from tickets.models import Agent, Ticket, TicketStatus, TimelineEvent
+from tickets.search import add_to_search_document
 from tickets.tasks import send_outbound
 from tickets.windows import reply_window_refusal
 
@@ -267,6 +268,7 @@ def queue_outgoing(
         metadata={"recipient_identity_id": identity.pk, **(metadata or {})},
         occurred_at=now,
     )
+    add_to_search_document(ticket_id=ticket.pk, texts=[event.text])
     fields = ["last_message_at", "updated_at"]
     ticket.last_message_at = now
     if ticket.first_response_at is None:

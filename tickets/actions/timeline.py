@@ -6,6 +6,7 @@ from customers.models import Customer
 from supportdesk import events
 from supportdesk.oncommit import publish_on_commit
 from tickets.models import Agent, Channel, Ticket, TimelineEvent
+from tickets.search import add_to_search_document
 
 
 def event_payload(event: TimelineEvent, *, new_ticket: bool = False) -> dict[str, Any]:
@@ -82,6 +83,8 @@ def do_append_system_event(
         metadata=metadata or {},
         occurred_at=timezone.now(),
     )
+    if ticket is not None:
+        add_to_search_document(ticket_id=ticket.pk, texts=[event.text])
     if publish:
         publish_event(event)
     return event

@@ -85,7 +85,7 @@ class Command(BaseCommand):
 
         outcomes = {status.value: 0 for status in Status}
         for record in records:
-            after = process_inbound(record.pk)
+            after = process_inbound(record.pk, replay=True)
             outcomes[after.status] += 1
             line = f"{_describe(record)}: {record.status} → {after.status}"
             if after.status != Status.PROCESSED and after.error:

@@ -224,7 +224,7 @@ def test_process_inbound_of_a_processed_envelope_changes_nothing(widget, teams):
 
     process_inbound(record.pk)
     InboundRecord.objects.filter(pk=record.pk).update(status=Status.FAILED)
-    process_inbound(record.pk)
+    process_inbound(record.pk, replay=True)
 
     assert TimelineEvent.objects.filter(kind="message_in").count() == 1
     assert ChatEntry.objects.count() == 1
