@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from channels_app.webhooks import webhook
+from supportdesk.outage import handle_server_error
 from tickets import views_calls, views_customer, views_queue
 
 
@@ -18,6 +19,8 @@ def not_found(request, exception=None):
 
 
 handler404 = not_found
+# A database outage answers 503 with Retry-After (JSON at machines' doors).
+handler500 = handle_server_error
 
 
 def health(request):

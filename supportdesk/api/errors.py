@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from supportdesk.errors import ActionError
+from supportdesk.outage import is_database_outage, unavailable_response
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -45,6 +46,9 @@ def _message(detail) -> str:
 
 
 def api_exception_handler(exc, context):
+    if is_database_outage(exc):
+        # 503 with Retry-After: the client sends the same request again later.
+        return unavailable_response(context["request"], exc)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):

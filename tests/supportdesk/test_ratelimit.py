@@ -4,9 +4,12 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import caches
+from django.test import override_settings
 
 from supportdesk import ratelimit
 from supportdesk.ratelimit import Rate, RateSpecError, hit
+from tests.server import free_port
 
 # The start of a 60-second window, and of a 3600-second one.
 WINDOW_START = 1_700_006_400
@@ -74,3 +77,21 @@ def test_a_malformed_rate_is_refused(spec):
 def test_a_rate_reads_count_and_seconds():
     """ "30/60" is thirty uses in sixty seconds."""
     assert Rate.parse("30/60") == Rate(count=30, seconds=60)
+
+
+def test_with_the_cache_out_of_reach_every_use_passes(key, caplog):
+    """The counters live in Redis; while it is down a limit lets requests through
+    rather than fail them, and says so in the log."""
+    nobody_listens = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    with override_settings(CACHES=nobody_listens):
+        try:
+            assert [hit(key, "1/60") for _ in range(3)] == [None, None, None]
+        finally:
+            caches["default"].close()
+
+    assert "not counted, the cache is out of reach" in caplog.text
