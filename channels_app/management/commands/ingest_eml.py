@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from channels_app.email.parse import mail_message_id
 from channels_app.email.raw import oversized_stand_in
@@ -19,6 +20,8 @@ from channels_app.models import InboundRecord, Inbox
 
 Status = InboundRecord.Status
 MAX_ERROR_CHARS = 300
+# sysexits.h: a temporary failure; a mail server keeps the mail and tries again.
+EX_TEMPFAIL = 75
 _BLANK_LINES = (b"\n", b"\r\n")
 # mboxrd escapes a body line "From ..." as ">From ...", and ">From" as ">>From".
 _ESCAPED_FROM = re.compile(rb"^>(>*From )")
@@ -27,6 +30,15 @@ _ESCAPED_FROM = re.compile(rb"^>(>*From )")
 def _short(error: str) -> str:
     line = " ".join(error.split())
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _named(source: str, raw: bytes) -> str:
+    """Where a mail came from, and its Message-ID when it has one."""
+    try:
+        message_id = mail_message_id(raw)
+    except Exception:  # an unreadable header names nothing more
+        message_id = ""
+    return f"{source} {message_id}" if message_id else source
 
 
 def _mbox_messages(stream: BinaryIO) -> Iterator[bytes]:
@@ -72,7 +84,11 @@ class Command(BaseCommand):
         "fails stays stored as a failed inbound record that replay_inbound can "
         "process again, and the command goes on with the next. A mail larger than "
         "MAX_INBOUND_PAYLOAD_BYTES is stored as its headers with a note saying so. "
-        "The exit status is non-zero only when a path cannot be read."
+        "Exit status: 0 when every mail was stored (processed or not; a mail "
+        "whose queueing failed, Redis being down, is stored and processed later); "
+        "75 (EX_TEMPFAIL) when any mail could not be stored, the database being "
+        "out of reach say: each is named, and a mail server keeps it and delivers "
+        "it again; 1 when a path cannot be read."
     )
     # Tests hand the command a stream in place of the process's standard input.
     stealth_options = ("stdin",)
@@ -98,11 +114,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, paths=(), inbox="", queue=False, **options):
-        if inbox and not Inbox.objects.filter(adapter="email", slug=inbox).exists():
-            raise CommandError(f"no email inbox has the slug {inbox!r}")
         self.stdin = options.get("stdin") or sys.stdin.buffer
         self.inbox, self.queue, self.verbosity = inbox, queue, options["verbosity"]
         self.counts: Counter = Counter()
+        # Set when no mail can be stored: each is still read, to be named.
+        self.cannot_store = ""
+        if inbox:
+            try:
+                known = Inbox.objects.filter(adapter="email", slug=inbox).exists()
+            except DatabaseError as exc:
+                self.cannot_store = str(exc)
+            else:
+                if not known:
+                    raise CommandError(f"no email inbox has the slug {inbox!r}")
+        self.not_stored: list[str] = []
         for path in paths or ["-"]:
             if path == "-":
                 self._read("<stdin>", self.stdin)
@@ -123,6 +148,12 @@ class Command(BaseCommand):
                     self.counts["unreadable"] += 1
                     self.stderr.write(f"cannot read {file}: {exc.strerror or exc}")
         self._summarise()
+        if self.not_stored:
+            raise CommandError(
+                f"{len(self.not_stored)} mail(s) not stored, to be delivered again: "
+                + ", ".join(self.not_stored),
+                returncode=EX_TEMPFAIL,
+            )
         if self.counts["unreadable"]:
             raise CommandError(f"{self.counts['unreadable']} path(s) could not be read")
 
@@ -137,6 +168,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{source}: empty, skipped")
             return
         try:
+            if self.cannot_store:
+                raise DatabaseError(self.cannot_store)
             payload = self._storable(source, raw)
             record, created = receive_inbound(
                 channel="email",
@@ -146,7 +179,9 @@ class Command(BaseCommand):
                 content_type="message/rfc822",
             )
         except Exception as exc:
-            self.counts[Status.FAILED] += 1
+            # Nothing of it is kept: the whole mail must come again.
+            self.counts["not stored"] += 1
+            self.not_stored.append(_named(source, raw))
             self.stdout.write(f"{source}: not stored: {_short(str(exc))}")
             return
         if not created:
@@ -158,9 +193,18 @@ class Command(BaseCommand):
         if self.queue:
             self.counts["queued"] += 1
             return
-        record.refresh_from_db(fields=["status", "error"])
-        if record.status == Status.RECEIVED:
-            record = process_inbound(record.pk)
+        try:
+            record.refresh_from_db(fields=["status", "error"])
+            if record.status == Status.RECEIVED:
+                record = process_inbound(record.pk)
+        except DatabaseError as exc:
+            # Stored: a worker's sweep, or replay_inbound, processes it later.
+            self.counts["unprocessed"] += 1
+            self.stdout.write(
+                f"{source}: stored as record #{record.pk}, not processed: "
+                f"{_short(str(exc))}"
+            )
+            return
         self.counts[record.status] += 1
         if record.status != Status.PROCESSED:
             self.stdout.write(
@@ -191,6 +235,8 @@ class Command(BaseCommand):
             f"{counts['new']} new",
             f"{counts['duplicate']} duplicate(s)",
         ]
+        if counts["not stored"]:
+            parts.append(f"{counts['not stored']} not stored")
         if counts["empty"]:
             parts.append(f"{counts['empty']} empty")
         if counts["oversized"]:
@@ -204,6 +250,8 @@ class Command(BaseCommand):
             ]
             if counts[Status.UNSUPPORTED]:
                 parts.append(f"{counts[Status.UNSUPPORTED]} unsupported")
+            if counts["unprocessed"]:
+                parts.append(f"{counts['unprocessed']} left for the workers")
         if counts["unreadable"]:
             parts.append(f"{counts['unreadable']} unreadable path(s)")
         self.stdout.write(", ".join(parts) + ".")

@@ -1,15 +1,22 @@
 import email
 import hashlib
 import io
+import os
+import subprocess
+import sys
 from email import policy
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from channels_app.adapters.email import EmailAdapter
 from channels_app.models import InboundRecord, Inbox
 from tests.channels_app.email.mail_support import new_mail
+from tests.server import free_port
+from tests.worker import database_url
 from tickets.inbound import InboundError
 from tickets.models import Ticket, TimelineEvent
 
@@ -242,3 +249,94 @@ def test_the_whole_corpus_goes_in_once_and_a_second_run_changes_nothing(
         events,
         tickets,
     )
+
+
+# ------------------------------------------- as a mail server runs it: exit codes
+
+
+def run_ingest_eml(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """The command in a process of its own, as a mail server's pipe runs it, on
+    this run's database and Redis unless `env` says otherwise."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "ingest_eml", *args],
+        cwd=Path(settings.BASE_DIR),
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            # Tasks go to the broker, as in production, not run inline.
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def mail_with_id(message_id: str) -> bytes:
+    mail = new_mail()
+    mail.replace_header("Message-ID", message_id)
+    return mail.as_bytes()
+
+
+@pytest.mark.worker
+def test_with_the_database_out_of_reach_the_mail_is_named_and_the_exit_is_75(
+    tmp_path,
+):
+    """EX_TEMPFAIL: the mail server keeps the mail and delivers it again."""
+    path = tmp_path / "one.eml"
+    path.write_bytes(mail_with_id("<kept-1@example.com>"))
+    nobody_listens = f"postgres://postgres@127.0.0.1:{free_port()}/desk"
+
+    finished = run_ingest_eml(str(path), DATABASE_URL=nobody_listens)
+
+    assert finished.returncode == 75, finished.stdout + finished.stderr
+    assert f"{path}: not stored" in finished.stdout
+    assert "1 not stored" in finished.stdout
+    assert f"1 mail(s) not stored, to be delivered again: {path}" in finished.stderr
+    assert "<kept-1@example.com>" in finished.stderr
+
+
+@pytest.mark.worker
+def test_with_the_database_out_of_reach_a_piped_mail_into_an_inbox_exits_75(tmp_path):
+    nobody_listens = f"postgres://postgres@127.0.0.1:{free_port()}/desk"
+    finished = subprocess.run(
+        [sys.executable, "manage.py", "ingest_eml", "--inbox", "support"],
+        cwd=Path(settings.BASE_DIR),
+        env={**os.environ, "DATABASE_URL": nobody_listens},
+        input=mail_with_id("<piped-1@example.com>"),
+        capture_output=True,
+        timeout=120,
+    )
+
+    assert finished.returncode == 75, finished.stdout + finished.stderr
+    assert b"<stdin> <piped-1@example.com>" in finished.stderr
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("queue", [False, True], ids=["processed here", "queued"])
+def test_with_redis_out_of_reach_the_mail_is_stored_and_the_exit_is_0(
+    queue, tmp_path, teams
+):
+    """Storing needs only PostgreSQL. Processed here, the mail is on a ticket at
+    once; left to the workers, it waits stored for their sweep."""
+    path = write_mail(tmp_path / "one.eml", subject="Printer on fire")
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
+
+    finished = run_ingest_eml(
+        str(path), *(["--queue"] if queue else []), REDIS_URL=nobody_listens
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "not stored" not in finished.stdout
+    record = InboundRecord.objects.get()
+    assert bytes(record.payload) == path.read_bytes()
+    if queue:
+        assert record.status == Status.RECEIVED
+        assert not Ticket.objects.exists()
+    else:
+        assert record.status == Status.PROCESSED
+        assert Ticket.objects.get().subject == "Printer on fire"
