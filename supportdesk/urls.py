@@ -4,6 +4,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
 
+from channels_app import views_intake
 from channels_app.webhooks import webhook
 from supportdesk.outage import handle_server_error
 from tickets import views_calls, views_customer, views_queue
@@ -51,6 +52,14 @@ urlpatterns = [
     path("widget-demo/", include("channels_app.widget.demo")),
     # Supervisors' pages: rules, teams, audit, customers.
     path("supervisor/", include("tickets.views_supervisor.urls")),
+    # The intake's stuck and failed records, and its health for uptime checks.
+    path("supervisor/intake/", views_intake.review, name="supervisor-intake"),
+    path(
+        "supervisor/intake/<int:record_id>/replay/",
+        views_intake.replay,
+        name="supervisor-intake-replay",
+    ),
+    path("healthz/intake", views_intake.health, name="health-intake"),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]
