@@ -22,11 +22,13 @@ from django.conf import settings
 
 from tests.bench import (
     api,
+    cpu,
     database,
     dataset,
     email_ingest,
     ingest,
     pages,
+    redis_keys,
     timeline,
     webhook,
     widget,
@@ -189,6 +191,8 @@ class Bench:
             name = database.check_bench_database()
         except database.BenchDatabaseError as exc:
             raise BenchError(str(exc)) from exc
+        if not settings.REDIS_URL:
+            raise BenchError("the bench needs Redis: set REDIS_URL=redis://...")
         if database.ensure_database(name):
             self.say(f"created database {name}")
         database.migrate()
@@ -211,9 +215,17 @@ class Bench:
         report.context["tickets"] = marker.tickets
         report.context["heavy_customer_id"] = marker.heavy_customer_id
 
-        for name in SCENARIOS:
-            if not options[f"skip_{name}"]:
-                self._run(name, report, marker, options)
+        keys_before = redis_keys.count_keys()
+        try:
+            for name in SCENARIOS:
+                if not options[f"skip_{name}"]:
+                    self._run(name, report, marker, options)
+        finally:
+            # Also when a part failed or the run stopped: the next run, and
+            # whoever else uses this Redis, find none of the bench's keys.
+            deleted = redis_keys.delete_bench_keys()
+            self.say(f"deleted {deleted:,} of the bench's Redis keys and entries")
+        _add_key_figures(report, keys_before, deleted, redis_keys.count_keys())
 
         print("\n" + report.table(), flush=True)
         path = settings.BASE_DIR / "bench-results" / "latest.json"
@@ -221,6 +233,7 @@ class Bench:
         self.say(f"\nwritten to {path.relative_to(settings.BASE_DIR)}")
 
     def _run(self, name: str, report: Report, marker, options) -> None:
+        started = cpu.sample()
         try:
             getattr(self, f"_{name}")(report, marker, options)
         except BenchWorkerError as exc:
@@ -229,6 +242,7 @@ class Bench:
             title, row = FAILED_ROWS[name]
             print(f"{title} bench failed: {exc}", file=sys.stderr, flush=True)
             report.add(row, "failed", "", False)
+        cpu.add_figures(report, name, cpu.since(started))
 
     def _ingest(self, report: Report, marker, options) -> None:
         count, concurrency = options["messages"], options["concurrency"]
@@ -340,6 +354,31 @@ class Bench:
 
     def say(self, text: str) -> None:
         print(text, flush=True)
+
+
+def _add_key_figures(
+    report: Report,
+    before: redis_keys.KeyCount,
+    deleted: int,
+    after: redis_keys.KeyCount,
+) -> None:
+    report.context["redis_keys"] = {
+        "before": vars(before),
+        "deleted": deleted,
+        "after": vars(after),
+    }
+    report.add(
+        "Redis keys before / after the run",
+        f"{before.total:,} / {after.total:,} ({deleted:,} of the bench's deleted)",
+        number=after.total,
+    )
+    report.add(
+        "Redis: the bench's keys left after the run",
+        f"{after.bench:,}",
+        "0",
+        after.bench == 0,
+        number=after.bench,
+    )
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:

@@ -10,6 +10,8 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,15 +128,34 @@ def _delete_queue(queue: str) -> None:
         bound.delete()
 
 
-def use_queue(queue: str) -> None:
-    """Send this process's tasks to the bench queue, never inline."""
+@contextmanager
+def bench_queue(queue: str) -> Iterator[None]:
+    """Send this process's tasks to the bench queue, never inline, until the block
+    ends; then the queue, eager setting and environment are the desk's again, so
+    the next part of the bench starts from them whatever ran before."""
+    saved_env = os.environ.get("CELERY_TASK_DEFAULT_QUEUE")
+    saved_conf = (app.conf.task_default_queue, app.conf.task_always_eager)
+    _send_tasks_to(queue, eager=False)
+    try:
+        if app.amqp.default_queue.name != queue:
+            raise BenchWorkerError(f"tasks would go to {app.amqp.default_queue.name!r}")
+        yield
+    finally:
+        _send_tasks_to(saved_conf[0], eager=saved_conf[1])
+        if saved_env is None:
+            os.environ.pop("CELERY_TASK_DEFAULT_QUEUE", None)
+        else:
+            os.environ["CELERY_TASK_DEFAULT_QUEUE"] = saved_env
+
+
+def _send_tasks_to(queue: str, *, eager: bool) -> None:
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue
     app.conf.task_default_queue = queue
-    app.conf.task_always_eager = False
-    # Celery builds its queue map once, on first use: a send before this call
-    # would have fixed the default queue already.
-    if app.amqp.default_queue.name != queue:
-        raise BenchWorkerError(f"tasks would go to {app.amqp.default_queue.name!r}")
+    app.conf.task_always_eager = eager
+    # Celery builds its queue map, default exchange and router once, on first
+    # use, and keeps them on app.amqp: dropped here, they are built again from
+    # the settings just changed.
+    vars(app).pop("amqp", None)
 
 
 def _fresh_phones(count: int, rng: random.Random) -> list[str]:
@@ -231,14 +252,16 @@ def measure_ingest(
 ) -> IngestResult:
     run = uuid.uuid4().hex[:10]
     queue = f"bench-{run}"
-    use_queue(queue)
     warmup = build_messages(WARMUP_MESSAGES, f"{run}w")
     batch = build_messages(messages, run)
-    with BenchWorker(
-        queue=queue,
-        concurrency=concurrency,
-        log_path=log_dir / "worker.log",
-        extra_env=worker_env,
+    with (
+        bench_queue(queue),
+        BenchWorker(
+            queue=queue,
+            concurrency=concurrency,
+            log_path=log_dir / "worker.log",
+            extra_env=worker_env,
+        ),
     ):
         # Each worker child imports, connects and compiles its first queries once.
         _submit_and_wait(warmup, f"bench:{run}w:", timeout)

@@ -18,6 +18,8 @@ import os
 import resource
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from django.test import Client
 from channels_app.models import ChatEntry, ChatVisitor, Inbox
 from channels_app.widget.entries import visitor_conversation_key
 from channels_app.widget.tokens import issue_token
-from tests.bench.ingest import BenchWorker, use_queue
+from tests.bench.ingest import BenchWorker, bench_queue
 from tests.bench.processes import BenchWorkerError
 from tests.bench.timeline import bench_supervisor
 from tests.bench.webhook import BenchServer
@@ -92,15 +94,21 @@ class Talk:
     visitor_rate: float
 
 
-def raise_open_file_limit() -> int:
-    """Let this process, and the server and worker it starts later (they inherit
-    the limit), hold as many files as the hard limit allows; the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+@contextmanager
+def open_file_limit_raised() -> Iterator[int]:
+    """Let this process, and the server and worker it starts meanwhile (they
+    inherit the limit), hold as many files as the hard limit allows; the limit
+    this process had comes back after the block. Yields the new soft limit."""
+    saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+    soft, hard = saved
     if hard == resource.RLIM_INFINITY:
         hard = max(soft, 1 << 20)
     if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, saved[1]))
+    try:
+        yield hard
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, saved)
 
 
 def rss_kib(pid: int) -> int:
@@ -304,16 +312,16 @@ def measure_widget(
 ) -> tuple[Holding, Talk]:
     if not 1 <= conversations <= sockets or replies < 1 or rate <= 0:
         raise BenchWorkerError("the widget bench needs 1 to `sockets` conversations")
-    raise_open_file_limit()
     run = uuid.uuid4().hex[:10]
     queue = f"bench-widget-{run}"
-    # do_reply queues the send from this process.
-    use_queue(queue)
     inbox = bench_inbox()
     agent = bench_supervisor()
     visitors = make_visitors(inbox, WARMUP_SOCKETS + sockets, run)
     tokens = [issue_token(visitor) for visitor in visitors]
     with (
+        open_file_limit_raised(),
+        # do_reply queues the send from this process.
+        bench_queue(queue),
         BenchWorker(
             queue=queue, concurrency=concurrency, log_path=log_dir / "worker-widget.log"
         ),
