@@ -186,6 +186,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
 # many tasks (0: one per task). celery.py drops one that failed during a task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A worker keeps trying to reach Redis for as long as it is down, from its start
+# on, and survives losing it (broker_loss.py works around a Celery 5.7 fault).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CONSUMER = "supportdesk.broker_loss:Consumer"
 # Queueing a task tries the broker briefly (kombu's default waits about a second
 # while Redis is down); what is not queued is found again by a beat sweep.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

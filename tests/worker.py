@@ -31,9 +31,13 @@ READY_TIMEOUT_SECONDS = 30
 class Worker:
     queue: str
     log: Path
+    process: subprocess.Popen | None = None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
 def database_url() -> str:
@@ -71,16 +75,23 @@ def desk_worker(transactional_db, tmp_path):
 
 
 @contextmanager
-def running_worker(log_dir: Path) -> Iterator[Worker]:
+def running_worker(
+    log_dir: Path, *, redis_url: str | None = None, prefork: bool = False
+) -> Iterator[Worker]:
     """A worker on a fresh queue, this process's tasks sent to it, until the block
-    ends; the test database must exist (it is the one the worker uses)."""
-    worker = Worker(queue=f"test-{uuid.uuid4().hex}", log=log_dir / "worker.log")
+    ends; the test database must exist (it is the one the worker uses). With
+    `redis_url` the worker uses that Redis (broker, channel layer and cache), and
+    this process's tasks reach it only when sent on a connection to it. `prefork`
+    runs it as deployed (two pool processes) rather than in one process."""
+    queue = f"test-{uuid.uuid4().hex}"
+    redis_url = redis_url or settings.REDIS_URL
+    log = log_dir / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
         "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": worker.queue,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CONN_MAX_AGE": "0",
     }
@@ -90,24 +101,23 @@ def running_worker(log_dir: Path) -> Iterator[Worker]:
         "supportdesk",
         "worker",
         "--loglevel=INFO",
-        "--concurrency=1",
-        "-P",
-        "solo",
+        *(["--concurrency=2"] if prefork else ["--concurrency=1", "-P", "solo"]),
         "-Q",
-        worker.queue,
+        queue,
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        f"--hostname={worker.queue}@%h",
+        f"--hostname={queue}@%h",
     ]
     saved = {
         "task_always_eager": app.conf.task_always_eager,
         "task_default_queue": app.conf.task_default_queue,
     }
-    with worker.log.open("wb") as log:
+    with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
         )
+    worker = Worker(queue=queue, log=log, process=process)
     try:
         _wait_until_ready(process, worker)
         app.conf.task_always_eager = False
@@ -124,12 +134,12 @@ def running_worker(log_dir: Path) -> Iterator[Worker]:
             process.wait()
         # Shown by pytest only when the test failed.
         print(f"--- worker log ({worker.queue}) ---\n{worker.output()}")
-        _delete_queue(worker.queue)
+        _delete_queue(worker.queue, redis_url)
 
 
-def _delete_queue(queue: str) -> None:
+def _delete_queue(queue: str, redis_url: str) -> None:
     """Drop the queue's list and bindings from Redis; its name is unique to the test."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     try:
         keys = list(client.scan_iter(match=f"*{queue}*"))
         if keys:
