@@ -1,6 +1,7 @@
 """Building desk state the way production does: through the ingestion path."""
 
 import itertools
+import time
 
 from django.test import TestCase
 
@@ -10,6 +11,7 @@ from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Ticket, TimelineEvent
 
 _ids = itertools.count(1)
+WORKER_WAIT_SECONDS = 30
 
 
 def message(
@@ -38,6 +40,12 @@ def deliver(msg: InboundMessage) -> InboundRecord:
         # Tasks are not eager here (a worker would take them): process it now.
         with TestCase.captureOnCommitCallbacks(execute=True):
             record = process_inbound(record.pk)
+    # A test's worker may have claimed it first: it is done when the worker is.
+    deadline = time.monotonic() + WORKER_WAIT_SECONDS
+    while record.status == InboundRecord.Status.PROCESSING:
+        assert time.monotonic() < deadline, f"record {record.pk} still processing"
+        time.sleep(0.05)
+        record.refresh_from_db()
     return record
 
 
