@@ -28,7 +28,7 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
-		PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
+		$(MAKE) --no-print-directory services; \
 	else \
 		$(MAKE) --no-print-directory serve; \
 	fi
@@ -43,8 +43,14 @@ worker: install
 beat: install
 	$(BIN)/celery -A supportdesk beat --loglevel=INFO --schedule=$${TMPDIR:-/tmp}/supportdesk-beat-schedule
 
+# Web, worker and beat under supervisord (supportdesk/supervisord.conf), in the
+# foreground: a process that dies is started again, Ctrl-C stops them all. Its pid
+# file and control socket go in SUPERVISOR_RUN_DIR, one per PORT.
+SUPERVISOR_RUN_DIR ?= $(or $(TMPDIR),/tmp)/supportdesk-$(PORT)
 services: install
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	@mkdir -p $(SUPERVISOR_RUN_DIR)
+	PORT=$(PORT) SUPERVISOR_RUN_DIR=$(SUPERVISOR_RUN_DIR) \
+	$(BIN)/supervisord -c supportdesk/supervisord.conf
 
 # One test process per core (pytest-xdist), each with its own test database and
 # Redis names (tests/parallel.py). A module's tests stay in one process, which starts
