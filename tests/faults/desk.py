@@ -1,8 +1,8 @@
 """A whole desk in real processes, for tests that break parts of it on purpose.
 
-A Redis server of its own (so it can be killed and started again), a daphne web
-process, a Celery worker (prefork, two processes, as deployed) and a beat, all on
-this run's test database. The intake's lease and sweeps are short, so a fault is
+A Redis server of its own (tests/redis_server.py: it can be killed and started
+again on its port), a daphne web process, a Celery worker (prefork, two processes,
+as deployed) and a beat, all on this run's test database. The intake's lease and sweeps are short, so a fault is
 over in seconds rather than the production minute.
 """
 
@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from channels_app.adapters.meta import hub_signature
+from tests.redis_server import RedisServer
 from tests.server import free_port
 from tests.worker import database_url
 
@@ -97,15 +97,14 @@ class Process:
 
 class FaultDesk:
     def __init__(self, log_dir: Path, queue: str):
-        self.redis_port = free_port()
+        self.redis = RedisServer(log_dir / "redis.log")
         self.web_port = free_port()
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.url = f"http://127.0.0.1:{self.web_port}"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
             "DATABASE_URL": database_url(),
-            "REDIS_URL": self.redis_url,
+            "REDIS_URL": self.redis.url,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CHANNEL_LAYER_PREFIX": "faults",
@@ -117,22 +116,6 @@ class FaultDesk:
             **FAST_INTAKE,
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        self.redis = Process(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            env,
-            log_dir / "redis.log",
-        )
         self.web = Process(
             "web",
             [
@@ -175,10 +158,10 @@ class FaultDesk:
             env,
             log_dir / "beat.log",
         )
-        self.processes = [self.redis, self.web, self.worker, self.beat]
+        self.processes = [self.web, self.worker, self.beat]
 
     def start(self) -> None:
-        self.start_redis()
+        self.redis.start()
         self.web.start()
         self.start_worker()
         self.beat.start()
@@ -187,18 +170,18 @@ class FaultDesk:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+        self.redis.kill()
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {process.name} log ---\n{process.output()[-6000:]}"
-            for process in self.processes
+        return (
+            "\n".join(
+                f"--- {process.name} log ---\n{process.output()[-6000:]}"
+                for process in self.processes
+            )
+            + f"\n--- redis log ---\n{self.redis.log.read_text(errors='replace')}"
         )
 
     # ----------------------------------------------------------------- faults
-
-    def start_redis(self) -> None:
-        self.redis.start()
-        self._wait(self._redis_answers, "redis-server answering", self.redis)
 
     def start_worker(self) -> None:
         ready_before = self.worker.output().count(" ready.")
@@ -226,14 +209,6 @@ class FaultDesk:
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
                 return answer.status == 200
-        except OSError:
-            return False
-
-    def _redis_answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.redis_port), 2) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
 

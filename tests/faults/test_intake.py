@@ -132,7 +132,7 @@ def test_redis_killed_and_started_again_mid_stream(desk, stream):
     stream.wait_until_sent(80)
     # With Redis away, a webhook still needs only the database: stored, and 200.
     assert stream.retries == refused_before
-    desk.start_redis()
+    desk.redis.start()
     stream.join()
 
     state = settled(stream)
