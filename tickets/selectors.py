@@ -28,6 +28,16 @@ from tickets.search import SEARCH_CONFIG
 Viewer = Agent | AnonymousUser
 
 
+def _own_tickets(agent: Agent, prefix: str = "") -> Q:
+    """The tickets of the agent's teams and those assigned to them, as a condition
+    on the ticket found through `prefix` ("" for tickets themselves)."""
+    # A subquery, not a join: no duplicate rows, so no DISTINCT over the result.
+    own_teams = TeamMembership.objects.filter(agent=agent).values("team_id")
+    return Q(**{f"{prefix}team_id__in": own_teams}) | Q(
+        **{f"{prefix}assignee_id": agent.pk}
+    )
+
+
 def tickets_visible_to(agent: Viewer) -> QuerySet[Ticket]:
     """The tickets an agent may see: their teams' and those assigned to them."""
     tickets = Ticket.objects.all()
@@ -35,9 +45,35 @@ def tickets_visible_to(agent: Viewer) -> QuerySet[Ticket]:
         return tickets.none()
     if sees_every_team(agent):
         return tickets
-    # A subquery, not a join: no duplicate rows, so no DISTINCT over the result.
-    own_teams = TeamMembership.objects.filter(agent=agent).values("team_id")
-    return tickets.filter(Q(team_id__in=own_teams) | Q(assignee=agent))
+    return tickets.filter(_own_tickets(agent))
+
+
+def timeline_events_visible_to(
+    agent: Viewer, events: QuerySet[TimelineEvent]
+) -> QuerySet[TimelineEvent]:
+    """Of these events, those the agent may read, for every door that shows them.
+
+    Messages, calls and the desk's own entries are the customer's one timeline:
+    whoever may see the customer reads them, whichever ticket they are on. An
+    internal note is read only by those who may see the ticket it was written on
+    (supervisors and admins see all). The caller checks that the customer is
+    visible; this only leaves out what the agent may not read of it.
+    """
+    if not agent.is_authenticated or not agent.is_active:
+        return events.none()
+    if sees_every_team(agent):
+        return events
+    # Through the event's ticket, which the timeline reads joined anyway: the
+    # condition costs no subquery per row, and a note without a ticket is hidden.
+    return events.filter(
+        ~Q(kind=TimelineEvent.Kind.NOTE) | _own_tickets(agent, prefix="ticket__")
+    )
+
+
+def timeline_event_visible_to(agent: Viewer, event_id: int) -> bool:
+    """Whether the agent may read one event; see timeline_events_visible_to."""
+    events = TimelineEvent.objects.filter(pk=event_id)
+    return timeline_events_visible_to(agent, events).exists()
 
 
 def ticket_for_agent(agent: Viewer, ticket_id: int) -> Ticket:

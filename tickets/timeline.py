@@ -14,6 +14,7 @@ from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Valu
 from customers.models import Customer
 from supportdesk.permissions import sees_every_team
 from tickets.models import OPEN_STATUSES, Attachment, Ticket, TimelineEvent
+from tickets.selectors import timeline_events_visible_to
 
 
 class InvalidCursorError(ValueError):
@@ -61,13 +62,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 def customer_timeline(
     *, viewer, customer_id: int, cursor: str | None = None, limit: int | None = None
 ) -> TimelinePage:
-    """One page of a customer's timeline, newest first, across every channel.
+    """One page of a customer's timeline, newest first, across every channel, as
+    the viewer may read it (another team's internal notes left out).
 
     Keyset pagination: any page costs the same three queries however deep it is.
     """
     customer = customer_for_agent(viewer, customer_id)
     limit = min(limit or settings.TIMELINE_PAGE_SIZE, 200)
-    events = TimelineEvent.objects.filter(customer_id=customer.pk)
+    events = timeline_events_visible_to(
+        viewer, TimelineEvent.objects.filter(customer_id=customer.pk)
+    )
     if cursor:
         occurred_at, pk = decode_cursor(cursor)
         # The bare OR cannot bound an index range, so PostgreSQL would read every

@@ -42,6 +42,12 @@ def publish_event(event: TimelineEvent, *, new_ticket: bool = False) -> None:
         if event.ticket_id
         else [events.customer_group(event.customer_id), events.DESK_GROUP]
     )
+    if event.kind == TimelineEvent.Kind.NOTE:
+        # A note is for those who may see its ticket: not the customer's group,
+        # which agents of the customer's other tickets join. The consumer checks
+        # each note again, as the ticket may have moved since.
+        customer_group = events.customer_group(event.customer_id)
+        groups = [group for group in groups if group != customer_group]
     publish_on_commit(event_payload(event, new_ticket=new_ticket), groups)
 
 

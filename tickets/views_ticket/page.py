@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from customers.models import Customer
 from tickets.actions.tickets import channel_adapter
 from tickets.models import Attachment, Ticket, TicketRating, TimelineEvent
-from tickets.selectors import ticket_for_agent
+from tickets.selectors import ticket_for_agent, timeline_events_visible_to
 from tickets.timeline import InvalidCursorError, customer_tickets, customer_timeline
 from tickets.views_ticket.forms import STATUS_CHOICES, call_form, reply_channels
 
@@ -166,8 +166,11 @@ def timeline_events(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if after:
         if not after.isdigit():
             raise Http404("No such event")
-        rows = TimelineEvent.objects.filter(
-            customer_id=ticket.customer_id, pk__gt=int(after)
+        rows = timeline_events_visible_to(
+            request.user,
+            TimelineEvent.objects.filter(
+                customer_id=ticket.customer_id, pk__gt=int(after)
+            ),
         ).order_by("-occurred_at", "-id")
         events, next_cursor = list(with_details(rows)[:NEWER_SHOWN]), None
     else:
