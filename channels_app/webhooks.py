@@ -1,4 +1,5 @@
-"""The door of every provider webhook: verify, store raw, enqueue, answer 200."""
+"""The door of every provider webhook: verify, store raw, enqueue, answer 200
+(or 400 to a body stored but malformed)."""
 
 import logging
 
@@ -15,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from channels_app.adapters.base import SignatureError
 from channels_app.ingest import receive_inbound
 from channels_app.models import Inbox
+from supportdesk.json_input import MalformedJSONError, parse_json
 from supportdesk.registry import get_webhook_adapter
 
 logger = logging.getLogger(__name__)
@@ -52,11 +54,38 @@ def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
     record, created = receive_inbound(
         channel=adapter_key,
         payload=body,
-        external_id=adapter.delivery_id(request, body),
+        external_id=_delivery_id(adapter, request, body),
         inbox=slug,
         content_type=request.content_type or "application/octet-stream",
     )
+    if adapter.webhook_json:
+        # Stored first, so nothing is lost: the record fails at processing,
+        # visibly and replayable; the sender learns its body was refused.
+        try:
+            parse_json(body)
+        except MalformedJSONError as exc:
+            logger.warning(
+                "webhook %s/%s record %s is malformed: %s",
+                adapter_key,
+                slug,
+                record.pk,
+                exc,
+            )
+            return JsonResponse(
+                {"error": "malformed_json", "message": str(exc), "received": record.pk},
+                status=400,
+            )
     answer = adapter.acknowledge(record=record, duplicate=not created)
     if answer is not None:
         return answer
     return JsonResponse({"received": record.pk, "duplicate": not created})
+
+
+def _delivery_id(adapter, request: HttpRequest, body: bytes) -> str:
+    """The provider's id of a delivery, or "" (the payload's hash stands in) when
+    the body does not yield one: a verified body is stored whatever it holds."""
+    try:
+        return adapter.delivery_id(request, body)
+    except Exception:
+        logger.exception("%s could not read a delivery id", adapter.key)
+        return ""

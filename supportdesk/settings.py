@@ -187,10 +187,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # A worker keeps trying to reach Redis for as long as it is down, from its start
-# on, and survives losing it (broker_loss.py works around a Celery 5.7 fault).
+# on, and survives losing it (broker_loss.py works around two Celery faults).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CONSUMER = "supportdesk.broker_loss:Consumer"
+# Prefork, as `celery worker` runs by default; `-P solo` and the like still apply.
+CELERY_WORKER_POOL = "supportdesk.broker_loss:TaskPool"
 # Queueing a task tries the broker briefly (kombu's default waits about a second
 # while Redis is down); what is not queued is found again by a beat sweep.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -252,6 +254,10 @@ MAX_MESSAGE_TEXT_CHARS = env.int("MAX_MESSAGE_TEXT_CHARS", default=200_000)
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
 # A mail larger than this is recorded by its headers only, with a visible note.
 MAX_EMAIL_BYTES = env.int("MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
+# JSON from outside (bodies, socket frames, webhook payloads) nesting deeper than
+# this is refused with a 400 (supportdesk/json_input.py); providers' payloads nest
+# about ten levels.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 # The demo inboxes' secrets are published: seed_demo switches them on only when asked,
 # by default only in embedded (DEBUG) mode.
 DEMO_INBOXES_ENABLED = env.bool("DEMO_INBOXES_ENABLED", default=DEBUG)
@@ -416,6 +422,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "supportdesk.api.pagination.NewestFirst",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "supportdesk.api.errors.api_exception_handler",
+    # JSON nesting past JSON_MAX_DEPTH is a 400 like any malformed body.
+    "DEFAULT_PARSER_CLASSES": [
+        "supportdesk.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from supportdesk import events
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets.actions.tickets import channel_adapter
 from tickets.models import Ticket
 from tickets.presence import touch_agent
@@ -109,6 +110,23 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     # ------------------------------------------------------------ from the browser
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Left to the base class, a frame that is not JSON text would end the
+        # socket with an exception (close code 1011); it gets an error frame.
+        if text_data is None:
+            await self._error(None, "invalid", message="Frames are JSON text.")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except MalformedJSONError as exc:
+            await self._error(None, "invalid", message=f"Not valid JSON: {exc}.")
+            return
+        await self.receive_json(content, **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        return parse_json(text_data)
+
     async def receive_json(self, content, **kwargs):
         action = content.get("action") if isinstance(content, dict) else None
         handler = {

@@ -1,7 +1,6 @@
-import json
-
 from channels_app.adapters.base import ChannelAdapter
 from channels_app.models import Inbox
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets.inbound import InboundError, InboundMessage
 
 
@@ -20,9 +19,9 @@ class ApiAdapter(ChannelAdapter):
         self, payload: bytes, *, inbox: Inbox | None = None
     ) -> list[InboundMessage]:
         try:
-            document = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InboundError(f"payload is not JSON: {exc}") from exc
+            document = parse_json(payload)
+        except MalformedJSONError as exc:
+            raise InboundError(f"payload is not JSON: {exc}") from None
         if isinstance(document, dict) and "messages" in document:
             items = document["messages"]
             if not isinstance(items, list):

@@ -70,6 +70,10 @@ class ChannelAdapter:
     config_fields: tuple[str, ...] = ()
     # Reachable at /webhooks/<key>/<inbox-slug>/; the others have no such door.
     takes_webhooks: bool = False
+    # Whether its webhook bodies are JSON. The door stores a body that is not
+    # JSON the desk reads (supportdesk.json_input), then answers it with a 400:
+    # the record fails visibly at processing and can be replayed.
+    webhook_json: bool = False
     # Sends that only touch the desk's own database and sockets (the chat widget)
     # run in the process that queued them, right after commit; the others go
     # through the send task, so a slow provider never holds up an agent.

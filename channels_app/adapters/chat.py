@@ -12,7 +12,6 @@ the visitor's token; only "data" and "attachments" are the visitor's own.
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -27,6 +26,7 @@ from channels_app.widget import entries
 from channels_app.widget.actions import do_mark_chat_read
 from channels_app.widget.agents import typing_event, visitor_of_ticket
 from channels_app.widget.presence import visitor_online
+from supportdesk.json_input import parse_json
 from supportdesk.registry import IdentityKindSpec, get_adapter
 from tickets.actions.delivery import do_note_send_details
 from tickets.inbound import (
@@ -78,7 +78,7 @@ class ChatAdapter(ChannelAdapter):
     # -------------------------------------------------------------------- in
     def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         try:
-            envelope = json.loads(payload)
+            envelope = parse_json(payload)
             visitor_id = str(envelope["visitor"])
             kind = str(envelope["kind"])
             data = envelope["data"]

@@ -3,7 +3,6 @@ the X-Hub-Signature-256 check over the raw body, and a few parsing helpers."""
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from channels_app.adapters.base import ChannelAdapter, InboundItem, SignatureErr
 from channels_app.adapters.provider_http import inbox_for_sending
 from channels_app.meta_graph import GraphError
 from channels_app.models import Inbox
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets.inbound import InboundError, InboundMessage, UnsupportedEventError
 from tickets.outbound import DeliveryRefusedError
 from tickets.selectors import event_for_external_id
@@ -34,6 +34,7 @@ class MetaWebhookAdapter(ChannelAdapter):
     """
 
     takes_webhooks = True
+    webhook_json = True
     # Meta allows free-form replies for a day after the customer last wrote.
     reply_window_hours = 24
 
@@ -104,9 +105,9 @@ class ParsedBatch:
 
 def load_document(payload: bytes) -> dict:
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InboundError(f"payload is not JSON: {exc}") from exc
+        document = parse_json(payload)
+    except MalformedJSONError as exc:
+        raise InboundError(f"payload is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InboundError("payload is not a JSON object")
     return document

@@ -7,7 +7,6 @@ setWebhook). Message ids are counted per chat and per bot, so an external id is
 """
 
 import hmac
-import json
 import mimetypes
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from channels_app.adapters.provider_http import (
     inbox_for_sending,
 )
 from channels_app.models import Inbox
+from supportdesk.json_input import MalformedJSONError, parse_json
 from supportdesk.registry import IdentityKindSpec
 from tickets.inbound import (
     IdentityClaim,
@@ -84,6 +84,7 @@ class TelegramAdapter(ChannelAdapter):
     identity_kinds = (IdentityKindSpec("telegram", "Telegram"),)
     secret_fields = ("bot_token", "secret_token")
     takes_webhooks = True
+    webhook_json = True
 
     # ------------------------------------------------------------------ in
 
@@ -99,8 +100,8 @@ class TelegramAdapter(ChannelAdapter):
 
     def delivery_id(self, request: HttpRequest, body: bytes) -> str:
         try:
-            update_id = json.loads(body).get("update_id")
-        except (ValueError, AttributeError):
+            update_id = parse_json(body).get("update_id")
+        except (MalformedJSONError, AttributeError):
             return ""
         if not isinstance(update_id, int):
             return ""
@@ -111,9 +112,9 @@ class TelegramAdapter(ChannelAdapter):
 
     def parse(self, payload: bytes, *, inbox: Inbox | None = None) -> list[InboundItem]:
         try:
-            update = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InboundError(f"payload is not JSON: {exc}") from exc
+            update = parse_json(payload)
+        except MalformedJSONError as exc:
+            raise InboundError(f"payload is not JSON: {exc}") from None
         if not isinstance(update, dict):
             raise InboundError("payload is not a JSON object")
         message, edited = update.get("message"), update.get("edited_message")

@@ -20,6 +20,7 @@ from channels_app.widget import actions, door, entries
 from channels_app.widget.origins import origin_allowed
 from channels_app.widget.tokens import visitor_for_token
 from supportdesk import events
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets import presence as tickets_presence
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -148,10 +149,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
-            await self._error("invalid", "A frame is not valid JSON.")
+        except MalformedJSONError as exc:
+            await self._error("invalid", f"A frame is not valid JSON: {exc}.")
             return
         await self.receive_json(content, **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        return parse_json(text_data)
 
     async def receive_json(self, content, **kwargs):
         if self._flooding():

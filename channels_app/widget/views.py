@@ -2,8 +2,6 @@
 files. The iframe calls these from the desk's own origin; the visitor's token
 travels in the X-Widget-Token header."""
 
-import json
-
 from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -29,6 +27,7 @@ from channels_app.widget.tokens import (
     visitor_for_token,
 )
 from customers.identities import InvalidIdentityError, normalise_email
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets import presence as tickets_presence
 from tickets.models import Attachment
 
@@ -120,9 +119,9 @@ def frame(request, slug):
 
 def _json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise door.RefusedError("invalid", "The body is not JSON.") from None
+        body = parse_json(request.body or b"{}")
+    except MalformedJSONError as exc:
+        raise door.RefusedError("invalid", f"The body is not JSON: {exc}.") from None
     if not isinstance(body, dict):
         raise door.RefusedError("invalid", "The body is a JSON object.")
     return body

@@ -312,3 +312,32 @@ def test_a_ping_answers_pong_and_shows_the_agent_online(teams, tech_agent):
 
     async_to_sync(scenario)()
     assert Agent.objects.get(pk=tech_agent.pk).desk_seen_at is not None
+
+
+def test_a_frame_that_is_not_json_gets_an_error_and_the_socket_stays_open(
+    teams, tech_agent
+):
+    """50,000 nested brackets, broken JSON or bytes get an error frame; the
+    socket is not closed (never with 1011) and still answers."""
+    as_tech = headers_for(tech_agent)
+
+    async def scenario():
+        tech = await connected(as_tech)
+        errors = []
+        for frame in (
+            {"text_data": "[" * 50_000 + "]" * 50_000},
+            {"text_data": "{oops"},
+            {"bytes_data": b"\x00"},
+        ):
+            await tech.send_to(**frame)
+            errors.append(await receive(tech))
+        await tech.send_json_to({"action": "ping"})
+        pong = await receive(tech)
+        await tech.disconnect()
+        return errors, pong
+
+    errors, pong = async_to_sync(scenario)()
+
+    assert [(e["type"], e["error"]) for e in errors] == [("error", "invalid")] * 3
+    assert "nested deeper than" in errors[0]["message"]
+    assert pong == {"type": "pong"}

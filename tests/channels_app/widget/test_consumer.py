@@ -331,3 +331,37 @@ def test_a_socket_sending_too_many_frames_is_told_to_slow_down(widget, monkeypat
         await widget.close()
 
     async_to_sync(scenario)()
+
+
+DEEP_JSON = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize("hello_first", [False, True], ids=["before hello", "after"])
+def test_a_deeply_nested_frame_gets_an_error_and_the_socket_stays_open(
+    widget, teams, hello_first
+):
+    """50,000 nested brackets are an invalid frame like any other: an error
+    frame, never a socket closed with 1011, and nothing stored."""
+    widget.start(name="Ana")
+
+    async def scenario():
+        if hello_first:
+            await widget.connect()
+        else:
+            assert await widget.open_socket()
+        await widget.socket.send_to(text_data=DEEP_JSON)
+        error = await widget.receive()
+        if hello_first:
+            await widget.send(type="ping")
+        else:
+            await widget.send(type="hello", token=widget.token)
+        after = await widget.receive()
+        await widget.close()
+        return error, after
+
+    error, after = async_to_sync(scenario)()
+
+    assert (error["type"], error["error"]) == ("error", "invalid")
+    assert "nested deeper than" in error["message"]
+    assert after["type"] == ("pong" if hello_first else "ready")
+    assert nothing_stored()

@@ -277,3 +277,17 @@ def test_a_name_with_control_characters_is_stored_without_them(widget):
 
     assert data["visitor"]["name"] == "Ana Silva"
     assert widget.visitor().name == "Ana Silva"
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_session_body_is_refused_with_a_json_error(widget):
+    """50,000 nested brackets get 400 invalid, like any body that is not JSON."""
+    response = widget.client.post(
+        "/widget/shop/session",
+        "[" * 50_000 + "]" * 50_000,
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["error"]) == (400, "invalid")
+    assert "nested deeper than" in response.json()["message"]
+    assert not ChatVisitor.objects.exists()
