@@ -1,7 +1,9 @@
 """Agents log phone calls: the form page and POST /api/v1/calls/.
 
 Both parse input, check that the agent may see the linked ticket or customer, and
-call tickets.actions.calls.do_log_call.
+call tickets.actions.calls.do_log_call. Neither answer names the caller: a number
+of another team's customer gets a ticket of the agent's own team, and the answer
+tells that ticket only, as it does for any call.
 """
 
 import re
@@ -28,7 +30,7 @@ from tickets.actions.calls import (
 from tickets.calls import DIRECTIONS, OUTCOMES
 from tickets.models import Ticket, TimelineEvent
 from tickets.selectors import ticket_for_agent
-from tickets.timeline import customer_for_agent, customers_visible_to
+from tickets.timeline import customer_for_agent
 
 NUMBER_HELP = "With its country code, e.g. +14155552671."
 INVALID_NUMBER = "Enter a valid phone number with its country code, e.g. +14155552671."
@@ -140,11 +142,10 @@ def log_call(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request, f"Call logged on ticket #{event.ticket_id}: {event.text}"
                 )
-                visible = customers_visible_to(request.user).filter(
-                    pk=event.customer_id
-                )
-                if visible.exists():
+                if data.get("ticket"):
                     return redirect("customer-timeline", customer_id=event.customer_id)
+                # Logged by number: the form again, for the next call, whoever
+                # the number turned out to be.
                 return redirect("log-call")
     else:
         form = LogCallForm(
@@ -186,8 +187,10 @@ class CallLogView(APIView):
     @extend_schema(
         summary="Log a phone call by number",
         description="On the given ticket; otherwise on the open phone ticket of "
-        "the given customer or of the number's customer, opened when there is "
-        "none.",
+        "the given customer or of the number's customer that the agent may see, "
+        "opened when there is none. For a number of a customer the agent may not "
+        "see, the ticket opened is their own team's. The answer names the ticket, "
+        "never the customer.",
         request=CallLogSerializer,
         responses={
             201: inline_serializer(
@@ -195,7 +198,6 @@ class CallLogView(APIView):
                 {
                     "event_id": serializers.IntegerField(),
                     "ticket_id": serializers.IntegerField(),
-                    "customer_id": serializers.IntegerField(),
                     "number": serializers.CharField(),
                     "direction": serializers.ChoiceField(choices=DIRECTIONS),
                     "outcome": serializers.ChoiceField(choices=OUTCOMES),
@@ -218,8 +220,8 @@ class CallLogView(APIView):
         return Response(
             {
                 "event_id": event.pk,
+                # No customer: a call by number may be another team's customer's.
                 "ticket_id": event.ticket_id,
-                "customer_id": event.customer_id,
                 "number": event.metadata["number"],
                 "direction": event.metadata["direction"],
                 "outcome": event.metadata["outcome"],

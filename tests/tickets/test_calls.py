@@ -343,7 +343,6 @@ def test_the_api_logs_a_call_on_a_ticket_of_the_agents_team(
     assert body | {"occurred_at": None} == {
         "event_id": call.pk,
         "ticket_id": email_ticket.pk,
-        "customer_id": email_ticket.customer_id,
         "number": NUMBER,
         "direction": "outbound",
         "outcome": "answered",
@@ -409,3 +408,78 @@ def test_the_api_writes_only_its_own_fields(teams, tech_agent, supervisor):
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) >= {"author", "kind", "channel"}
     assert not TimelineEvent.objects.filter(kind="call").exists()
+
+
+# ------------------------------------------- a number of another team's customer
+
+
+@pytest.fixture
+def tech_phone_ticket(teams, tech_agent) -> Ticket:
+    """Ana's open phone ticket, Technical support's: a call its agent logged."""
+    deliver(message("sms", ("sms", NUMBER), sender_name="Ana Tech", text="Help"))
+    call = log(author=tech_agent, outcome="answered", duration_seconds=60)
+    ticket = Ticket.objects.get(pk=call.ticket_id)
+    assert ticket.team == teams["tech"]
+    return ticket
+
+
+def test_a_call_for_another_teams_caller_opens_a_ticket_of_the_agents_team(
+    tech_phone_ticket, teams, billing_agent
+):
+    """The call lands on neither the other team's ticket nor a new customer: the
+    agent's team takes a new ticket of the same customer, without the rules."""
+    call = log(author=billing_agent, outcome="answered", duration_seconds=30)
+
+    ticket = Ticket.objects.get(pk=call.ticket_id)
+    assert ticket != tech_phone_ticket
+    assert ticket.team == teams["billing"]
+    assert ticket.customer == tech_phone_ticket.customer
+    change = ticket.route_changes.get()
+    assert (change.to_team, change.actor, change.rule) == (
+        teams["billing"],
+        billing_agent,
+        None,
+    )
+    assert not tech_phone_ticket.events.filter(author=billing_agent).exists()
+    # The next call of the same number joins the team's own ticket.
+    again = log(author=billing_agent)
+    assert again.ticket == ticket
+
+
+def test_the_api_answers_with_the_new_ticket_only(
+    tech_phone_ticket, teams, billing_agent
+):
+    client = api_as(billing_agent)
+
+    response = api_post(client, {})
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    ticket = Ticket.objects.get(pk=body["ticket_id"])
+    assert ticket.team == teams["billing"]
+    assert {key for key in body if key.endswith("_id")} == {"event_id", "ticket_id"}
+    assert TimelineEvent.objects.get(pk=body["event_id"]).ticket == ticket
+    others = {tech_phone_ticket.pk, tech_phone_ticket.customer_id} - {ticket.pk}
+    assert not others & set(body.values())
+    assert "Ana Tech" not in response.content.decode()
+    # The other team's ticket stays closed to the agent.
+    assert client.get(f"/api/v1/tickets/{tech_phone_ticket.pk}/").status_code == 404
+    page = signed_in(billing_agent).get(f"/tickets/{tech_phone_ticket.pk}/")
+    assert page.status_code == 404
+
+
+def test_the_page_logs_it_on_the_new_ticket_and_names_nobody(
+    tech_phone_ticket, teams, billing_agent
+):
+    client = signed_in(billing_agent)
+
+    response = form_post(client, {"note": "Asked about a refund"})
+
+    assert response.status_code == 302 and response.url == PAGE
+    ticket = Ticket.objects.get(team=teams["billing"])
+    assert ticket.customer == tech_phone_ticket.customer
+    shown = client.get(response.url).content.decode()
+    assert f"Call logged on ticket #{ticket.pk}" in shown
+    assert "Ana Tech" not in shown
+    assert f"#{tech_phone_ticket.pk}" not in shown
+    assert client.get(f"/tickets/{tech_phone_ticket.pk}/").status_code == 404

@@ -9,13 +9,16 @@ from django.utils import timezone
 
 from customers.identities import normalise_phone
 from customers.models import Customer
+from customers.selectors import IdentityNotFoundError, customer_for_identity
 from supportdesk.errors import ActionError
+from supportdesk.permissions import sees_every_team
 from tickets.actions.inbound import Logged, do_record_inbound
 from tickets.actions.timeline import publish_event
 from tickets.calls import DIRECTIONS, OUTCOMES, call_summary
 from tickets.inbound import CallRecording, IdentityClaim, InboundError, InboundMessage
-from tickets.models import Agent, Channel, Ticket, TimelineEvent
+from tickets.models import Agent, Channel, Team, Ticket, TimelineEvent
 from tickets.search import add_to_search_document
+from tickets.selectors import tickets_visible_to
 
 # A call longer than a day is a typing slip.
 MAX_CALL_SECONDS = 24 * 3600
@@ -66,13 +69,23 @@ def do_log_call(
 
     The number (E.164 once normalised) finds the customer, or becomes one. Linked
     to a ticket, the call goes on that ticket and the number joins its customer;
-    otherwise it joins the customer's open phone ticket, or opens one.
+    otherwise it joins the customer's open phone ticket that the agent may see,
+    or opens one. That one is routed like any other, except for a caller the
+    agent may not see (another team's customer): the agent's own team takes it,
+    so the call never lands on, or names, a ticket of another team. The caller
+    keeps one customer record and one timeline.
     InvalidIdentityError for a number that is not a phone number.
     """
     note = note.strip()
     _check(direction, outcome, duration_seconds, note)
     owner = ticket.customer if ticket is not None else customer
     number = normalise_phone(number)
+    within = team = None
+    if ticket is None and not sees_every_team(author):
+        within = tickets_visible_to(author)
+        caller = owner or _customer_of(number)
+        if caller is not None and not within.filter(customer=caller).exists():
+            team = _first_team(author)
     summary = call_summary(
         direction=direction, outcome=outcome, duration_seconds=duration_seconds
     )
@@ -103,7 +116,26 @@ def do_log_call(
             ticket=ticket,
             customer=owner,
             answers_customer=outcome == "answered",
+            within=within,
+            team=team,
         ),
+    )
+
+
+def _customer_of(number: str) -> Customer | None:
+    try:
+        return customer_for_identity(kind="phone", value=number)
+    except IdentityNotFoundError:
+        return None
+
+
+def _first_team(agent: Agent) -> Team | None:
+    """The team an agent joined first; None for an agent of no team, whose call
+    is then routed by the rules."""
+    return (
+        Team.objects.filter(teammembership__agent=agent)
+        .order_by("teammembership__pk")
+        .first()
     )
 
 

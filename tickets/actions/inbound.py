@@ -19,6 +19,7 @@ from customers.models import Customer
 from supportdesk.oncommit import enqueue_on_commit, run_on_commit
 from supportdesk.registry import message_channels
 from supportdesk.sanitize import html_to_text, sanitize_html
+from tickets.actions.routing import do_give_new_ticket
 from tickets.actions.tickets import InboxRow, do_change_status
 from tickets.actions.timeline import publish_event, publish_ticket_created
 from tickets.inbound import InboundError, InboundMessage
@@ -26,6 +27,7 @@ from tickets.models import (
     OPEN_STATUSES,
     Agent,
     Attachment,
+    Team,
     Ticket,
     TicketStatus,
     TimelineEvent,
@@ -51,6 +53,11 @@ class Logged:
     customer: Customer | None = None
     # Talking to the customer answers them, as a reply would.
     answers_customer: bool = False
+    # The tickets the author may see, when not every one: without a named ticket
+    # the contact joins an open one of these, never another team's.
+    within: QuerySet[Ticket] | None = None
+    # Takes a ticket the contact opens, in place of the routing rules.
+    team: Team | None = None
 
 
 class _AlreadyStored(Exception):
@@ -113,7 +120,9 @@ def _record(
     occurred_at = message.occurred_at or timezone.now()
 
     if logged is not None:
-        ticket = logged.ticket or _open_ticket_on_channel(customer, message.channel)
+        ticket = logged.ticket or _open_ticket_on_channel(
+            customer, message.channel, within=logged.within
+        )
     else:
         ticket = _thread(message, customer, new_customer=sender.new_customer)
     new_ticket = ticket is None and not message.automated
@@ -156,6 +165,14 @@ def _record(
             # only when that fails, and the sweep still finds a ticket both left
             # unrouted.
             run_on_commit(route_ticket, ticket.pk)
+        elif logged.team is not None:
+            # Announced as routing is, once the ticket and its first event are.
+            do_give_new_ticket(
+                ticket=ticket,
+                team=logged.team,
+                actor=logged.author,
+                reason="Opened by a call an agent of the team logged.",
+            )
         else:
             # An agent's request does not wait for routing: a worker does it.
             enqueue_on_commit(route_ticket, ticket.pk)
@@ -218,8 +235,13 @@ def _open_tickets(customer: Customer, channel: str) -> QuerySet[Ticket]:
     ).order_by("-last_message_at", "-id")
 
 
-def _open_ticket_on_channel(customer: Customer, channel: str) -> Ticket | None:
-    return _open_tickets(customer, channel).first()
+def _open_ticket_on_channel(
+    customer: Customer, channel: str, *, within: QuerySet[Ticket] | None = None
+) -> Ticket | None:
+    tickets = _open_tickets(customer, channel)
+    if within is not None:
+        tickets = tickets.filter(pk__in=within.values("pk"))
+    return tickets.first()
 
 
 def _subject_for(message: InboundMessage, text: str) -> str:

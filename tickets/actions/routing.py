@@ -122,6 +122,18 @@ def do_route_ticket(*, ticket_id: int) -> RouteChange | None:
     )
 
 
+def do_give_new_ticket(
+    *, ticket: Ticket, team: Team, actor: Agent, reason: str
+) -> RouteChange:
+    """Give a ticket opened in the caller's transaction its first team without the
+    rules (a call an agent logged for a caller their team could not see: their
+    team takes it), recorded like any routing. The ticket is nobody else's yet, so
+    it needs no lock; the routing task finds it routed and leaves it."""
+    if ticket.routed_at is not None or ticket.team_id is not None:
+        raise RoutingError("the ticket already has a team")
+    return _move(ticket=ticket, to_team=team, actor=actor, reason=reason)
+
+
 @transaction.atomic
 def do_reassign_ticket(
     *, ticket: Ticket, to_team: Team, actor: Agent | None, reason: str
