@@ -470,6 +470,51 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=10)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
+# --------------------------------------------------------------- security headers
+# Every page gets this Content-Security-Policy (supportdesk/headers.py) unless its
+# view sets one of its own, as the chat widget's frame does (its frame-ancestors
+# name the inbox's sites). Scripts and styles come only from the desk's static
+# files: nothing inline, so no 'unsafe-inline'. 'self' covers the desk's own
+# ws(s):// socket. No page may be framed; violations are logged by /csp-report/.
+MIDDLEWARE += ["supportdesk.headers.SecurityHeadersMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the small pictures inside Swagger UI's stylesheet (/api/docs/).
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": ["/csp-report/"],
+    }
+}
+# Browser features no desk page uses, switched off for the page and its frames.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "serial",
+        "hid",
+    )
+}
+# A violation report is at most this large; each address may send this many
+# ("count/seconds") before the door answers 429.
+CSP_REPORT_MAX_BYTES = env.int("CSP_REPORT_MAX_BYTES", default=16 * 1024)
+CSP_REPORT_RATE = env.str("CSP_REPORT_RATE", default="120/60")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,7 @@ from django.views.defaults import page_not_found
 
 from channels_app import views_intake
 from channels_app.webhooks import webhook
+from supportdesk.csp_reports import csp_report
 from supportdesk.outage import handle_server_error
 from tickets import views_calls, views_customer, views_queue
 
@@ -61,5 +62,7 @@ urlpatterns = [
     ),
     path("healthz/intake", views_intake.health, name="health-intake"),
     path("healthz", health, name="health"),
+    # Browsers' reports of Content-Security-Policy violations (logged).
+    path("csp-report/", csp_report, name="csp-report"),
     path("admin/", admin.site.urls),
 ]
