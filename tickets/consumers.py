@@ -8,7 +8,8 @@ Client messages (JSON):
   {"action": "seen", "ticket_id": N}           the agent has read the watched
                                                ticket's chat so far
   {"action": "ping"}                           keeps the agent shown as online
-Server messages: the desk's event dicts (supportdesk/events.py), and
+Server messages: the desk's event dicts (supportdesk/events.py), an internal
+note's only to agents who may see its ticket (the timeline's rule), and
   {"type": "watching", "ticket_id": N}
   {"type": "presence", "ticket_id", "agent_id", "name", "state"}
       state: "viewing" | "typing" | "left"
@@ -26,9 +27,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from supportdesk import events
 from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets.actions.tickets import channel_adapter
-from tickets.models import Ticket
+from tickets.models import Ticket, TimelineEvent
 from tickets.presence import touch_agent
-from tickets.selectors import realtime_groups_for, ticket_for_agent
+from tickets.selectors import (
+    realtime_groups_for,
+    ticket_for_agent,
+    timeline_event_visible_to,
+)
 
 PRESENCE_MESSAGE_TYPE = "desk.presence"
 # Close codes the client does not retry: the session is gone or was refused.
@@ -37,6 +42,8 @@ CLOSE_UNAUTHENTICATED = 4401
 OWNERSHIP_CHANGES = frozenset(
     {events.TICKET_ROUTED, events.TICKET_REASSIGNED, events.TICKET_UPDATED}
 )
+# Events of this kind are relayed only to agents who may read them.
+NOTE_KIND = TimelineEvent.Kind.NOTE.value
 # How many relayed message ids are remembered to drop a copy from another group.
 SEEN_IDS = 512
 
@@ -71,6 +78,11 @@ def _mark_read(ticket: Ticket) -> None:
 def _typing_event(ticket: Ticket, agent, *, typing: bool) -> dict:
     adapter = channel_adapter(ticket.channel)
     return adapter.agent_typing_event(agent=agent, typing=typing) if adapter else {}
+
+
+@database_sync_to_async
+def _readable(user, event_id: int) -> bool:
+    return timeline_event_visible_to(user, event_id)
 
 
 @database_sync_to_async
@@ -255,6 +267,12 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
                 return
             self.seen.append(message_id)
         event = message["event"]
+        if event.get("kind") == NOTE_KIND and not await _readable(
+            self.user, event.get("event_id")
+        ):
+            # The timeline's rule, live: a note only for those who may see its
+            # ticket, whichever group brought it.
+            return
         await self.send_json(event)
         if event.get("type") in OWNERSHIP_CHANGES and self._watching(event):
             await self._recheck_watch()

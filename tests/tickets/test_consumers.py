@@ -11,10 +11,10 @@ from django.test import Client, override_settings
 
 from supportdesk import events
 from supportdesk.asgi import application
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, RoutingRuleFactory
 from tests.helpers import deliver, message
 from tickets.actions.routing import do_reassign_ticket
-from tickets.actions.tickets import do_change_priority
+from tickets.actions.tickets import do_add_note, do_change_priority, do_reply
 from tickets.models import Agent, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -341,3 +341,91 @@ def test_a_frame_that_is_not_json_gets_an_error_and_the_socket_stays_open(
     assert [(e["type"], e["error"]) for e in errors] == [("error", "invalid")] * 3
     assert "nested deeper than" in errors[0]["message"]
     assert pong == {"type": "pong"}
+
+
+# ------------------------------------------------------------------ notes, live
+
+NOTE = "Tech only: her router serial is RX-4471"
+
+
+def _anas_two_tickets(teams):
+    """Ana's Technical-support ticket and her Billing ticket."""
+    RoutingRuleFactory(team=teams["billing"], keywords=["invoice"])
+    tech = new_ticket("My router keeps dropping")
+    billing = new_ticket("Please fix my invoice")
+    assert (tech.team, billing.team) == (teams["tech"], teams["billing"])
+    return tech, billing
+
+
+def _note(ticket, author):
+    do_add_note(ticket=ticket, author=author, text=NOTE)
+
+
+def _reply(ticket, author):
+    do_reply(ticket=ticket, author=author, text="Restart it, please.")
+
+
+async def _until(socket, wanted_type: str) -> list[dict]:
+    """What the socket hears up to and with the first event of a type."""
+    heard = [await receive(socket)]
+    while heard[-1]["type"] != wanted_type:
+        heard.append(await receive(socket))
+    return heard
+
+
+def test_a_note_reaches_live_only_those_who_may_see_its_ticket(
+    teams, tech_agent, billing_agent, supervisor
+):
+    """A Billing agent on Ana's Billing ticket hears her other ticket's reply
+    (one timeline) but never its note; its team and a supervisor hear both."""
+    tech_ticket, billing_ticket = _anas_two_tickets(teams)
+    as_tech = headers_for(tech_agent)
+    as_billing = headers_for(billing_agent)
+    as_supervisor = headers_for(supervisor)
+
+    async def scenario():
+        billing = await watching(as_billing, billing_ticket)
+        tech = await watching(as_tech, tech_ticket)
+        boss = await connected(as_supervisor)
+        await sync_to_async(_note)(tech_ticket, tech_agent)
+        await sync_to_async(_reply)(tech_ticket, tech_agent)
+        heard = {
+            "billing": await _until(billing, events.MESSAGE_CREATED),
+            "tech": await _until(tech, events.MESSAGE_CREATED),
+            "boss": await _until(boss, events.MESSAGE_CREATED),
+        }
+        for socket in (billing, tech, boss):
+            await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+
+    def notes(events_heard):
+        return [e["text"] for e in events_heard if e.get("kind") == "note"]
+
+    assert heard["billing"][-1]["ticket_id"] == tech_ticket.pk
+    assert notes(heard["billing"]) == []
+    assert notes(heard["tech"]) == [NOTE]
+    assert notes(heard["boss"]) == [NOTE]
+
+
+def test_an_agent_who_left_the_team_no_longer_hears_its_notes(
+    teams, tech_agent, colleague
+):
+    """Groups are joined when the socket connects; each note is checked against
+    the rule again as it arrives."""
+    tech_ticket = new_ticket("Printer on fire")
+    as_colleague = headers_for(colleague)
+
+    async def scenario():
+        socket = await connected(as_colleague)
+        await sync_to_async(colleague.teams.remove)(teams["tech"])
+        await sync_to_async(_note)(tech_ticket, tech_agent)
+        await sync_to_async(_reply)(tech_ticket, tech_agent)
+        heard = await _until(socket, events.MESSAGE_CREATED)
+        await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+
+    assert [e for e in heard if e.get("kind") == "note"] == []
