@@ -3,6 +3,10 @@
 A read, not an action: nothing is written. The document's shape is described in
 docs/export-schema.md; change SCHEMA_VERSION with any change to it.
 
+It is the operator's full record, as a supervisor sees it, internal notes of
+every team included; a door that let an agent export would pass the events
+through the timeline's rule (tickets.selectors.timeline_events_visible_to) first.
+
 Events are streamed, so a customer with a long history never sits in memory at
 once, and the whole export costs five queries however long that history is: the
 attachment metadata comes from one ordered query walked alongside the events,

@@ -1,7 +1,9 @@
 """What each webhook event says, built from the rows as the change left them.
 
 Every payload is {"event", "occurred_at", "data": {...}}; the delivery adds its own
-"id". docs/webhooks.md lists the fields of each event.
+"id". docs/webhooks.md lists the fields of each event. Internal notes are no
+webhook event (their timeline.event_created has no builder), so no payload
+carries one.
 """
 
 from django.conf import settings

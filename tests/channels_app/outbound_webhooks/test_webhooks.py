@@ -43,6 +43,7 @@ from tickets.actions.calls import do_log_call
 from tickets.actions.merges import do_merge_customers
 from tickets.actions.tickets import (
     TicketActionError,
+    do_add_note,
     do_assign_ticket,
     do_reply,
     do_resolve_ticket,
@@ -157,6 +158,51 @@ def test_a_ticket_opened_by_a_logged_call_is_ticket_created_without_a_message(
     )
     assert created["data"]["message"] is None
     assert created["data"]["ticket"]["channel"] == "phone"
+
+
+def test_internal_notes_never_leave_the_desk(endpoint, receiver, teams):
+    """Webhooks are for integrations: a note is no event of theirs, and no
+    payload carries its text, while the reply after it is posted."""
+    tom = AgentFactory(username="tom", teams=[teams["tech"]])
+    ticket = open_ticket(teams, text="Is anyone there?")
+    receiver.requests.clear()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_add_note(ticket=ticket, author=tom, text="Tech only: serial RX-4471")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        do_reply(ticket=ticket, author=tom, text="Yes, hello!")
+
+    assert events_of(receiver.requests) == ["message.created"]
+    assert all("RX-4471" not in r.body.decode() for r in receiver.requests)
+    assert not WebhookDelivery.objects.filter(payload__icontains="RX-4471").exists()
+
+
+def test_a_call_for_another_teams_customer_is_routed_to_the_callers_team(
+    endpoint, receiver, teams
+):
+    """ticket.routed tells of a ticket a call gave to its agent's team: no rule,
+    the agent as the actor."""
+    tom = AgentFactory(username="tom", teams=[teams["tech"]])
+    bea = AgentFactory(username="bea", teams=[teams["billing"]])
+    for author in (tom, bea):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            do_log_call(
+                author=author,
+                direction="inbound",
+                number="+14155552671",
+                duration_seconds=60,
+                outcome="answered",
+            )
+
+    routed = [
+        r.json()["data"]
+        for r in receiver.requests
+        if r.json()["event"] == "ticket.routed"
+    ]
+    assert [d["route"]["to_team"]["slug"] for d in routed] == ["tech", "billing"]
+    by_call = routed[1]["route"]
+    assert (by_call["rule_id"], by_call["actor"]["username"]) == (None, "bea")
+    assert routed[1]["ticket"]["id"] != routed[0]["ticket"]["id"]
 
 
 def test_an_endpoint_receives_only_the_events_it_subscribes_to(receiver, teams):
