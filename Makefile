@@ -7,8 +7,8 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/sup
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run serve worker beat services test screenshots bench lint lint-ruff \
-	lint-imports lint-migrations lint-types format migrate seed clean
+.PHONY: install run demo serve worker beat services test screenshots bench lint \
+	lint-ruff lint-imports lint-migrations lint-types format migrate seed clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo desk and its logins: always when embedded; with DATABASE_URL and REDIS_URL
+# set only in demo mode (DEMO=1, or `make demo`), else seed_demo leaves the desk as
+# it is and says so.
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
@@ -32,6 +35,10 @@ run: seed
 	else \
 		$(MAKE) --no-print-directory serve; \
 	fi
+
+# `make run` in demo mode, also with DATABASE_URL and REDIS_URL set.
+demo:
+	$(MAKE) --no-print-directory run DEMO=1
 
 serve: install
 	@echo "Serving the desk at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
@@ -56,9 +63,11 @@ services: install
 # Redis names (tests/parallel.py). A module's tests stay in one process, which starts
 # its desk server, worker and browser once; modules that start processes are handed
 # out first (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
+# With DEBUG off the desk needs a strong SECRET_KEY: a run makes one of its own.
 TEST_WORKERS ?= auto
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 	CHANNEL_LAYER_PREFIX=test-asgi-$$$$ CACHE_KEY_PREFIX=test-cache-$$$$ \
 	CELERY_TASK_ALWAYS_EAGER=1 \
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
@@ -72,6 +81,7 @@ screenshots: install
 bench: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk_bench} \
 	REDIS_URL=$(TEST_REDIS_URL) CHANNEL_LAYER_PREFIX=bench-asgi CACHE_KEY_PREFIX=bench-cache \
+	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # What CI and the pre-commit hook hold the tree to. Each check has a target of its own

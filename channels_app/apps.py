@@ -11,3 +11,6 @@ class ChannelsAppConfig(AppConfig):
 
         # Mail from providers' inbound webhooks (anymail's views) enters here.
         anymail_inbound.connect()
+
+        # Registers the deploy checks for demo data, which query the models.
+        from channels_app import checks  # noqa: F401

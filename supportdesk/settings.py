@@ -9,6 +9,9 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from supportdesk.secret_key import DEV_SECRET_KEY, HOW_TO_MAKE_ONE, secret_key_weakness
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,14 +25,46 @@ EMBEDDED = not (DATABASE_URL and REDIS_URL)
 
 # --------------------------------------------------------------------------- core
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="insecure-embedded-key-change-me-in-every-deployment"
-)
+# Signs sessions, password links and reply addresses. In DEBUG mode the desk may run
+# on the published development key; with DEBUG off it refuses to start on a weak one.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (_weakness := secret_key_weakness(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{_weakness}; with DEBUG off the desk does not start on it. {HOW_TO_MAKE_ONE}"
+    )
+# Demo mode: seed_demo (run by `make run`) builds the demo desk and prints its
+# logins. On when embedded; with DATABASE_URL and REDIS_URL set only when asked.
+DEMO = env.bool("DEMO", default=EMBEDDED)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# ------------------------------------------------------------- transport security
+# For a desk served over HTTPS (docs/operations.md, "Going to production"): cookies
+# sent over HTTPS only, HSTS, plain HTTP redirected, and the header by which a proxy
+# that ends TLS says a request came over HTTPS (its name, e.g. X-Forwarded-Proto;
+# the proxy must set it on every request and its value must be "https").
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health checks come straight to the process, in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+    if _proxy_ssl_header
+    else None
+)
+# System checks to keep quiet, by id (e.g. security.W021 for a desk whose domain
+# should not go on the browsers' HSTS preload list).
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -91,6 +126,10 @@ LOGOUT_REDIRECT_URL = "/login/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# A password-reset link works this long, and once; an invitation's link this
+# many days, and once.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

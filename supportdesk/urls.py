@@ -45,6 +45,8 @@ urlpatterns = [
     path("api/", include("supportdesk.api.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Invitations' and password resets' mailed links (tickets.views_account).
+    path("", include("tickets.views_account")),
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
     # Providers' inbound mail: /anymail/<provider>/inbound/ (see settings.ANYMAIL).
     path("anymail/", include("anymail.urls")),

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
@@ -31,6 +31,14 @@ class Team(models.Model):
         return self.name
 
 
+class AgentManager(UserManager["Agent"]):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # `manage.py createsuperuser` makes the desk's first admin, with the role
+        # that opens the supervisors' pages.
+        extra_fields.setdefault("role", Agent.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class Agent(AbstractUser):
     """A desk user: a frontline agent, a supervisor or an admin."""
 
@@ -46,6 +54,8 @@ class Agent(AbstractUser):
     # When a desk socket of this agent last spoke: the chat widget tells visitors
     # whether anyone is there to answer.
     desk_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AgentManager()
 
     @property
     def is_supervisor(self) -> bool:
@@ -63,6 +73,36 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} in {self.team}"
+
+
+class Invitation(models.Model):
+    """An agent asked by email to set a password and join the desk.
+
+    The agent exists from the invitation on, inactive (it cannot sign in) until
+    it sets its password through the mail's one-time link. Resending the mail
+    (a new sent_at) or revoking the invitation voids the links sent before.
+    """
+
+    agent = models.OneToOneField(
+        Agent, on_delete=models.CASCADE, related_name="invitation"
+    )
+    invited_by = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.agent}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
 
 
 class RoutingRule(models.Model):

@@ -15,8 +15,10 @@ from tickets.actions.delivery import (
     do_record_send_started,
     do_record_sent,
 )
+from tickets.actions.retention import do_purge_retention
 from tickets.actions.routing import do_route_ticket
-from tickets.models import Ticket, TimelineEvent
+from tickets.invitations import send_invitation_mail
+from tickets.models import Invitation, Ticket, TimelineEvent
 from tickets.outbound import DeliveryRefusedError, OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,12 @@ def sweep_unrouted(limit: int = 1000) -> int:
     if ids:
         logger.warning("sweep routed %d of %d stranded tickets", routed, len(ids))
     return routed
+
+
+@shared_task(name="tickets.purge_retention", time_limit=3600, soft_time_limit=3500)
+def purge_retention() -> dict[str, int]:
+    """Purge what is older than the retention ages (settings.RETENTION_*)."""
+    return do_purge_retention(dry_run=False).counts
 
 
 @shared_task(
@@ -184,3 +192,25 @@ def _fail(event: TimelineEvent, reason: str) -> str:
     do_record_send_failure(event=event, reason=reason)
     logger.warning("reply %s failed: %s", event.pk, reason)
     return event.delivery_status
+
+
+@shared_task(
+    name="tickets.send_invitation",
+    # smtplib's errors are OSErrors: a mail server out of reach is tried again.
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=6,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def send_invitation(invitation_id: int) -> bool:
+    """Mail a pending invitation's link; one accepted or revoked meanwhile is not."""
+    invitation = (
+        Invitation.objects.select_related("agent", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return False
+    send_invitation_mail(invitation)
+    return True

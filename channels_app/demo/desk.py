@@ -6,10 +6,9 @@ exist are left as they are, so edits made in the admin survive another seed run.
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Q
 
+from tickets.actions.agents import ensure_supervisors_group
 from tickets.models import Agent, RoutingRule, Team, TeamMembership
 
 # (key, name, is_default): tickets that no rule matches go to the default team.
@@ -49,19 +48,6 @@ PASSWORDS = {
     Agent.Role.SUPERVISOR: "demo-super",
     Agent.Role.AGENT: "demo-agent",
 }
-
-SUPERVISORS_GROUP = "Supervisors"
-# Beyond viewing every desk table, what a supervisor edits in the admin.
-SUPERVISOR_EDITS = (
-    "add_routingrule",
-    "change_routingrule",
-    "change_ticket",
-    "change_team",
-    "add_teammembership",
-    "change_teammembership",
-    "delete_teammembership",
-    "change_customer",
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +97,7 @@ def ensure_desk() -> DemoDesk:
     """Teams, rules, the supervisors' group and the demo logins, created once."""
     teams = _ensure_teams()
     _ensure_rules(teams)
-    supervisors = _ensure_supervisors_group()
+    supervisors = ensure_supervisors_group()
     agents, created = {}, []
     for login in LOGINS:
         agent, is_new = Agent.objects.get_or_create(
@@ -155,12 +141,3 @@ def _ensure_rules(teams: dict[str, Team]) -> None:
             name=name,
             defaults={"position": position, "team": teams[team_key], **conditions},
         )
-
-
-def _ensure_supervisors_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
-    permissions = Permission.objects.filter(
-        content_type__app_label__in=["customers", "tickets", "channels_app"]
-    ).filter(Q(codename__startswith="view_") | Q(codename__in=SUPERVISOR_EDITS))
-    group.permissions.add(*permissions)
-    return group

@@ -23,6 +23,12 @@ EVERY_ADAPTER = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    """seed_demo seeds only in demo mode; the suite runs with DATABASE_URL set."""
+    settings.DEMO = True
+
+
 @pytest.fixture
 def seeded(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

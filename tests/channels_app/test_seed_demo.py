@@ -18,6 +18,12 @@ from tests.smtp_server import free_port, use_smtp
 from tickets.models import Agent, RouteChange, Team, Ticket, TicketStatus, TimelineEvent
 
 
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    """seed_demo seeds only in demo mode; the suite runs with DATABASE_URL set."""
+    settings.DEMO = True
+
+
 @pytest.fixture
 def fast_passwords(settings):
     # Hashing eight demo passwords with the production hasher dominates the run.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.views_supervisor import audit, merges, rules, teams
+from tickets.views_supervisor import agents, audit, merges, rules, teams
 
 urlpatterns = [
     path("rules/", rules.rule_list, name="rules"),
@@ -19,6 +19,17 @@ urlpatterns = [
     path("teams/<int:team_id>/", teams.team_detail, name="supervisor-team"),
     path("teams/<int:team_id>/reassign/", teams.reassign, name="supervisor-reassign"),
     path("audit/", audit.audit_log, name="audit"),
+    path("agents/", agents.agent_list, name="supervisor-agents"),
+    path(
+        "agents/invitations/<int:invitation_id>/resend/",
+        agents.resend,
+        name="supervisor-invitation-resend",
+    ),
+    path(
+        "agents/invitations/<int:invitation_id>/revoke/",
+        agents.revoke,
+        name="supervisor-invitation-revoke",
+    ),
     path("customers/", merges.customer_search, name="supervisor-customers"),
     path("customers/merge/", merges.merge, name="supervisor-merge"),
     path(

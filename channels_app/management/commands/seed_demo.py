@@ -7,10 +7,20 @@ from channels_app.demo import LOGINS, DemoError, seed_demo
 class Command(BaseCommand):
     help = (
         "Fill the desk with demo teams, routing rules, logins and a few weeks of "
-        "customer conversations. Safe to run again: what exists is left as it is."
+        "customer conversations. Safe to run again: what exists is left as it is. "
+        "Only in demo mode (embedded, or DEMO=1)."
     )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEMO:
+            # A desk others can reach must not get logins whose passwords are
+            # printed in the README: seeding it takes an explicit DEMO=1.
+            self.stdout.write(
+                "Not in demo mode (DATABASE_URL and REDIS_URL are set and DEMO is "
+                "not 1): no demo data seeded. `make demo` or DEMO=1 seeds it; "
+                "`manage.py createsuperuser` makes the first login."
+            )
+            return
         try:
             result = seed_demo()
         except DemoError as exc:
