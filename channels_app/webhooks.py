@@ -13,7 +13,7 @@ from django.http import (
 )
 from django.views.decorators.csrf import csrf_exempt
 
-from channels_app.adapters.base import SignatureError
+from channels_app.adapters.base import ChannelAdapter, SignatureError
 from channels_app.ingest import receive_inbound
 from channels_app.models import Inbox
 from supportdesk.json_input import MalformedJSONError, parse_json
@@ -81,7 +81,7 @@ def webhook(request: HttpRequest, adapter_key: str, slug: str) -> HttpResponse:
     return JsonResponse({"received": record.pk, "duplicate": not created})
 
 
-def _delivery_id(adapter, request: HttpRequest, body: bytes) -> str:
+def _delivery_id(adapter: ChannelAdapter, request: HttpRequest, body: bytes) -> str:
     """The provider's id of a delivery, or "" (the payload's hash stands in) when
     the body does not yield one: a verified body is stored whatever it holds."""
     try:

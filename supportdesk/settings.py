@@ -372,6 +372,21 @@ ANYMAIL_INBOUND_INBOX = env.str("ANYMAIL_INBOUND_INBOX", default="")
 # A provider posts a whole mail in one request: accept one as large as the
 # largest payload the desk stores (with room for base64 and form encoding).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INBOUND_PAYLOAD_BYTES * 3 // 2
+# A signed request whose signed timestamp is further than this from now, either
+# way, is refused as a replay (Mailgun's).
+WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env.int(
+    "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", default=300
+)
+# Amazon SES posts through SNS, which signs each message with a certificate the
+# message links to. Only certificates at URLs matching this are fetched (and kept
+# for SNS_CERT_CACHE_SECONDS). SNS retries a delivery for up to an hour under the
+# message's first timestamp: older messages are refused.
+SNS_CERT_URL_PATTERN = env.str(
+    "SNS_CERT_URL_PATTERN",
+    default=r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#@\\]+\.pem",
+)
+SNS_CERT_CACHE_SECONDS = env.int("SNS_CERT_CACHE_SECONDS", default=24 * 3600)
+SNS_MAX_AGE_SECONDS = env.int("SNS_MAX_AGE_SECONDS", default=3600 + 300)
 
 # ------------------------------------------------------------ Meta (Graph API)
 # WhatsApp Cloud API, Messenger and Instagram replies and media go through here.

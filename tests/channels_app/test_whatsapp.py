@@ -375,8 +375,11 @@ def test_a_mixed_payload_processes_messages_and_names_what_it_skipped(
 
 
 def test_a_payload_that_is_not_json_fails_visibly(client, whatsapp_inbox):
-    record = delivered(client, "whatsapp", b"{not json")
+    """Signed but not JSON: stored, answered 400, failed where supervisors look."""
+    response = post_webhook(client, "whatsapp", b"{not json")
 
+    assert response.status_code == 400
+    record = InboundRecord.objects.get(pk=response.json()["received"])
     assert record.status == InboundRecord.Status.FAILED
     assert "not JSON" in record.error
 

@@ -6,15 +6,20 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
+from datetime import timedelta
 from email.parser import BytesHeaderParser
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client, TestCase
 
 from channels_app.email.raw import message_id_of
 from channels_app.models import InboundRecord, Inbox
+from tests.channels_app.email.sns_support import CERT_PATH, now_stamp
+from tests.provider_server import Reply
 from tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +65,12 @@ def post(url: str, data, **extra):
         return Client().post(url, data, **extra)
 
 
-def mailgun_form(raw: bytes, key: str = SIGNING_KEY, **fields) -> dict:
-    timestamp, token = str(int(time.time())), uuid.uuid4().hex
+def mailgun_form(
+    raw: bytes, key: str = SIGNING_KEY, *, age: timedelta = timedelta(), **fields
+) -> dict:
+    """Mailgun's form, signed `age` ago."""
+    timestamp = str(int(time.time() - age.total_seconds()))
+    token = uuid.uuid4().hex
     signature = hmac.new(
         key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256
     ).hexdigest()
@@ -89,9 +98,9 @@ def postmark_json(raw: bytes) -> str:
     )
 
 
-def ses_notification(raw: bytes) -> tuple[str, dict]:
-    sns_id = str(uuid.uuid4())
-    ses_event = {
+def ses_event(raw: bytes) -> dict:
+    """SES's notification of a received mail, the mail base64 inside."""
+    return {
         "notificationType": "Received",
         "mail": {
             "timestamp": "2024-05-01T10:00:00.000Z",
@@ -110,18 +119,6 @@ def ses_notification(raw: bytes) -> tuple[str, dict]:
         },
         "content": base64.b64encode(raw).decode(),
     }
-    body = {
-        "Type": "Notification",
-        "MessageId": sns_id,
-        "TopicArn": "arn:aws:sns:us-east-1:123456789012:desk-inbound",
-        "Message": json.dumps(ses_event),
-        "Timestamp": "2024-05-01T10:00:01.000Z",
-    }
-    headers = {
-        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification",
-        "HTTP_X_AMZ_SNS_MESSAGE_ID": sns_id,
-    }
-    return json.dumps(body), headers
 
 
 def message_id(raw: bytes) -> str:
@@ -296,9 +293,9 @@ def test_an_unauthenticated_sendgrid_post_is_refused(inbox, raw_mail):
     assert not InboundRecord.objects.exists()
 
 
-def test_an_amazon_ses_notification_becomes_a_ticket(inbox, raw_mail):
-    """SES's mail, base64 in an SNS notification, is stored as it came."""
-    body, headers = ses_notification(raw_mail)
+def test_an_amazon_ses_notification_becomes_a_ticket(inbox, raw_mail, fake_sns):
+    """SES's mail, base64 in a signed SNS notification, is stored as it came."""
+    body, headers = fake_sns.notification(ses_event(raw_mail))
 
     response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
 
@@ -306,9 +303,11 @@ def test_an_amazon_ses_notification_becomes_a_ticket(inbox, raw_mail):
     assert_became_a_ticket(raw_mail)
 
 
-def test_an_amazon_ses_notification_without_basic_auth_is_refused(inbox, raw_mail):
+def test_an_amazon_ses_notification_without_basic_auth_is_refused(
+    inbox, raw_mail, fake_sns
+):
     """SNS is asked for its credentials first (401); a wrong secret gets 400."""
-    body, headers = ses_notification(raw_mail)
+    body, headers = fake_sns.notification(ses_event(raw_mail))
 
     first = post(SES_URL, body, content_type="text/plain", **headers)
     wrong = post(SES_URL, body, content_type="text/plain", **headers, **auth("a:b"))
@@ -317,9 +316,11 @@ def test_an_amazon_ses_notification_without_basic_auth_is_refused(inbox, raw_mai
     assert not InboundRecord.objects.exists()
 
 
-def test_an_sns_post_whose_headers_disagree_with_its_body_is_refused(inbox, raw_mail):
+def test_an_sns_post_whose_headers_disagree_with_its_body_is_refused(
+    inbox, raw_mail, fake_sns
+):
     """The SNS message type and id headers must match the notification they carry."""
-    body, headers = ses_notification(raw_mail)
+    body, headers = fake_sns.notification(ses_event(raw_mail))
     headers["HTTP_X_AMZ_SNS_MESSAGE_ID"] = "another-id"
 
     response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
@@ -423,3 +424,190 @@ def test_configured_secrets_come_from_the_environment(monkeypatch):
         "WEBHOOK_SECRET": ["desk:one", "desk:two"],
         "MAILGUN_WEBHOOK_SIGNING_KEY": "key-1",
     }
+
+
+# ------------------------------------------------------ SNS signatures (SES)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_notification_signed_by_sns_is_accepted(inbox, raw_mail, fake_sns, version):
+    """SignatureVersion 1 (SHA-1) and 2 (SHA-256) are both SNS's."""
+    body, headers = fake_sns.notification(ses_event(raw_mail), version=version)
+
+    response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+
+    assert response.status_code == 200, response.content
+    assert_became_a_ticket(raw_mail)
+
+
+def forged(fake_sns, raw_mail, how: str) -> tuple[str, dict]:
+    body, headers = fake_sns.notification(ses_event(raw_mail))
+    message = json.loads(body)
+    if how == "unsigned":
+        del message["Signature"]
+    elif how == "another key":
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        message = fake_sns.sign(message, key=other)
+    elif how == "message changed":
+        event = json.loads(message["Message"])
+        event["content"] = base64.b64encode(b"From: mallory@example.com\n\nHi").decode()
+        message["Message"] = json.dumps(event)
+    elif how == "signed as version 1, sent as 2":
+        message["SignatureVersion"] = "2"
+    elif how == "unknown version":
+        message["SignatureVersion"] = "3"
+    elif how == "signature not base64":
+        message["Signature"] = "not base64!"
+    return json.dumps(message), headers
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "unsigned",
+        "another key",
+        "message changed",
+        "signed as version 1, sent as 2",
+        "unknown version",
+        "signature not base64",
+    ],
+)
+def test_a_forged_sns_notification_is_refused_and_stores_nothing(
+    inbox, raw_mail, fake_sns, how
+):
+    """Basic auth alone no longer lets a notification in: SNS must have signed
+    exactly what came."""
+    body, headers = forged(fake_sns, raw_mail, how)
+
+    response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+
+    assert response.status_code == 400
+    assert not InboundRecord.objects.exists()
+
+
+def test_a_certificate_from_a_host_not_allowed_is_never_fetched(
+    inbox, raw_mail, fake_sns
+):
+    """A message pointing at a certificate elsewhere is refused before the desk
+    fetches anything, even when signed with that certificate's key."""
+    elsewhere = fake_sns.cert_url.replace("127.0.0.1", "localhost")
+    body, headers = fake_sns.notification(ses_event(raw_mail), SigningCertURL=elsewhere)
+
+    response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+
+    assert response.status_code == 400
+    assert fake_sns.certificate_fetches() == 0
+    assert not InboundRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-a1.pem", True),
+        ("https://sns.cn-north-1.amazonaws.com.cn/cert-b.pem", True),
+        ("http://sns.us-east-1.amazonaws.com/SimpleNotificationService-a1.pem", False),
+        ("https://sns.us-east-1.amazonaws.com.evil.example/cert.pem", False),
+        ("https://sns.us-east-1.amazonaws.com@evil.example/cert.pem", False),
+        ("https://evil.example/sns.us-east-1.amazonaws.com/cert.pem", False),
+        ("https://s3.amazonaws.com/cert.pem", False),
+    ],
+)
+def test_only_amazons_sns_hosts_are_trusted_by_default(url, allowed, monkeypatch):
+    """The default SNS_CERT_URL_PATTERN: https, sns.<region>.amazonaws.com."""
+    default = fresh_settings(monkeypatch, SNS_CERT_URL_PATTERN=None)
+
+    assert bool(re.fullmatch(default.SNS_CERT_URL_PATTERN, url)) is allowed
+
+
+def test_the_signing_certificate_is_fetched_once_and_kept(inbox, fake_sns, corpus_dir):
+    """Two notifications under one certificate: one fetch."""
+    for name in ("only_text.eml", "in_reply_to.eml"):
+        raw = (corpus_dir / "email" / "desk-fixtures" / name).read_bytes()
+        body, headers = fake_sns.notification(ses_event(raw))
+        response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+        assert response.status_code == 200, response.content
+
+    assert InboundRecord.objects.count() == 2
+    assert fake_sns.certificate_fetches() == 1
+
+
+def test_an_old_sns_notification_is_refused_as_a_replay(inbox, raw_mail, fake_sns):
+    """Genuinely signed, but sent longer ago than SNS goes on retrying."""
+    body, headers = fake_sns.notification(
+        ses_event(raw_mail), Timestamp=now_stamp(-timedelta(hours=3))
+    )
+
+    response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+
+    assert response.status_code == 400
+    assert not InboundRecord.objects.exists()
+
+
+def test_an_unreachable_certificate_asks_sns_to_retry(inbox, raw_mail, fake_sns):
+    """The certificate's host failing is not the sender's fault: 503, so SNS
+    delivers again later, and nothing is stored meanwhile."""
+    fake_sns.server.route("GET", CERT_PATH, Reply(status=500, body=b"down"))
+    body, headers = fake_sns.notification(ses_event(raw_mail))
+
+    response = post(SES_URL, body, content_type="text/plain", **headers, **auth())
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert not InboundRecord.objects.exists()
+
+
+# ------------------------------------------------------ Mailgun's timestamp
+
+
+@pytest.mark.parametrize(
+    "age",
+    [
+        pytest.param(timedelta(days=3), id="three days old"),
+        pytest.param(timedelta(minutes=6), id="past the tolerance"),
+        pytest.param(-timedelta(minutes=10), id="from the future"),
+    ],
+)
+def test_a_correctly_signed_but_stale_mailgun_post_is_refused(inbox, raw_mail, age):
+    response = post(MAILGUN_URL, mailgun_form(raw_mail, age=age), **auth())
+
+    assert response.status_code == 400
+    assert not InboundRecord.objects.exists()
+
+
+def test_a_mailgun_post_signed_within_the_tolerance_is_accepted(inbox, raw_mail):
+    """Clocks differ and requests queue: four minutes is still fresh."""
+    response = post(
+        MAILGUN_URL, mailgun_form(raw_mail, age=timedelta(minutes=4)), **auth()
+    )
+
+    assert response.status_code == 200
+    assert_became_a_ticket(raw_mail)
+
+
+# ----------------------------------------------------------- malformed JSON
+
+DEEP_JSON = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type"),
+    [
+        pytest.param(SES_URL, "text/plain", id="Amazon SES"),
+        pytest.param(POSTMARK_URL, "application/json", id="Postmark"),
+        pytest.param(MAILGUN_PARSED_URL, "application/json", id="Mailgun"),
+    ],
+)
+def test_deeply_nested_json_gets_a_400_json_error(inbox, url, content_type):
+    response = post(url, DEEP_JSON, content_type=content_type, **auth())
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"
+    assert "nested deeper than" in response.json()["message"]
+    assert not InboundRecord.objects.exists()
+
+
+def test_an_sns_body_that_is_not_json_gets_a_400_not_a_500(inbox):
+    response = post(SES_URL, "{not json", content_type="text/plain", **auth())
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"
