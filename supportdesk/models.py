@@ -1,4 +1,4 @@
-"""The desk's own records: API tokens and outbound webhooks."""
+"""The desk's own records: API tokens, outbound webhooks and the audit."""
 
 import hashlib
 import secrets
@@ -104,3 +104,41 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Append-only: one thing done to the desk's data, by whom, when and why.
+
+    `details` says what was done by counts and ids, never by the personal data it
+    touched: an erasure's entry must not keep what it erased.
+    """
+
+    class Action(models.TextChoices):
+        CUSTOMER_ERASED = "customer.erased", "Customer erased"
+        RETENTION_PURGED = "retention.purged", "Retention purge"
+
+    action = models.CharField(max_length=64, db_index=True)
+    # Who did it; none for the desk's own scheduled work.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The actor's username then, kept should the account go.
+    actor_name = models.CharField(max_length=150, blank=True)
+    # Where the request came from, when it came over HTTP.
+    address = models.GenericIPAddressField(null=True, blank=True)
+    # What it was done to, as "customer #12".
+    target = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target} by {self.actor_name or 'the desk'}"

@@ -266,6 +266,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.sweep_unsent_replies",
         "schedule": 60.0,
     },
+    # Data older than the RETENTION_* ages below (nothing while they are unset).
+    "purge-retention": {
+        "task": "tickets.purge_retention",
+        "schedule": env.float("RETENTION_PURGE_SECONDS", default=3600.0),
+    },
 }
 
 # --------------------------------------------------------------------------- desk
@@ -523,6 +528,22 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 # The first retry waits this long, each next one twice as long (an hour at most).
 WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=10)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+
+# ------------------------------------------------------------------------ privacy
+# Erasing a customer (tickets.actions.erasure): each app above tickets erases what
+# it keeps of the person through these, in the erasure's transaction.
+ERASURE_HOOKS = ["channels_app.privacy.erase_customer_data"]
+# Retention, in days (0 or empty keeps forever): raw inbound payloads (never
+# those still waiting), attachments, and resolved or closed tickets, whose words
+# are emptied while their counts and route ledger stay. A beat task purges every
+# RETENTION_PURGE_SECONDS, RETENTION_BATCH_SIZE rows per transaction.
+RETENTION_INBOUND_DAYS = int(env.str("RETENTION_INBOUND_DAYS", default="") or 0)
+RETENTION_ATTACHMENT_DAYS = int(env.str("RETENTION_ATTACHMENT_DAYS", default="") or 0)
+RETENTION_RESOLVED_TICKET_DAYS = int(
+    env.str("RETENTION_RESOLVED_TICKET_DAYS", default="") or 0
+)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
+RETENTION_HOOKS = ["channels_app.privacy.purge_expired_inbound"]
 
 # --------------------------------------------------------------- security headers
 # Every page gets this Content-Security-Policy (supportdesk/headers.py) unless its

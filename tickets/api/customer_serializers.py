@@ -152,6 +152,23 @@ class MergeInput(StrictInputSerializer):
     )
 
 
+class ErasureInput(StrictInputSerializer):
+    reason = serializers.CharField(
+        max_length=500, help_text="Why, for the audit: the request, its reference."
+    )
+
+
+class ErasureSerializer(serializers.Serializer):
+    """The audit entry an erasure wrote: who, when, why and how much."""
+
+    audit_entry = serializers.IntegerField(source="pk")
+    customer = serializers.IntegerField()
+    erased_at = serializers.DateTimeField(source="created_at")
+    erased_by = serializers.CharField(source="actor_name")
+    reason = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
 class MergeSuggestionQueryInput(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=MergeSuggestion.Status.choices, required=False

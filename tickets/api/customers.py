@@ -18,6 +18,8 @@ from customers.models import Customer, CustomerMerge, Identity, MergeSuggestion
 from supportdesk.api.errors import ActionConflict
 from supportdesk.api.inputs import NoInput, error_responses, validated
 from supportdesk.api.permissions import SUPERVISORS
+from supportdesk.models import ApiToken
+from tickets.actions.erasure import ErasureError, do_erase_customer
 from tickets.actions.merges import (
     do_accept_merge_suggestion,
     do_merge_customers,
@@ -29,6 +31,8 @@ from tickets.api.customer_serializers import (
     CustomerSerializer,
     CustomerTicketsQueryInput,
     CustomerTicketsSerializer,
+    ErasureInput,
+    ErasureSerializer,
     MergeInput,
     MergeSuggestionQueryInput,
     MergeSuggestionSerializer,
@@ -68,6 +72,8 @@ def _matching(query: str) -> Q:
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CustomerSerializer
     lookup_value_regex = r"\d+"
+    # Set per action: erasing needs a token's admin scope.
+    required_scope: str | None = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -153,6 +159,44 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
             CustomerMergeSerializer(_merge_row(merge.pk)).data,
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        summary="Erase the customer for good",
+        description="Identities, name and profile, the words and attachments of "
+        "every event on their timeline and tickets, their raw inbound payloads, "
+        "chat visitors and webhook deliveries go; tickets and events stay as "
+        "counts with their channels, statuses and times, and the route ledger "
+        "stays without personal data. Customers merged into this one are erased "
+        "with it. Recorded in the audit with who and why; cannot be undone. "
+        "409 for a customer merged into another (erase that one). Supervisors "
+        "only; needs the admin scope.",
+        request=ErasureInput,
+        responses={200: ErasureSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=SUPERVISORS,
+        required_scope=ApiToken.Scope.ADMIN,
+    )
+    def erase(self, request, pk=None):
+        data = validated(ErasureInput, request.data)
+        customer = Customer.objects.filter(pk=pk).first()
+        if customer is None:
+            raise NotFound("No such customer.")
+        try:
+            entry = do_erase_customer(
+                customer=customer,
+                actor=request.user,
+                reason=data["reason"],
+                via="api",
+                address=request.META.get("REMOTE_ADDR"),
+            )
+        except ErasureError as exc:
+            raise ActionConflict(f"Not erased: {exc}.") from None
+        entry.customer = customer.pk
+        entry.counts = {k: v for k, v in entry.details.items() if k != "via"}
+        return Response(ErasureSerializer(entry).data)
 
 
 def _merges():

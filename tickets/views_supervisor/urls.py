@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.views_supervisor import agents, audit, merges, rules, teams
+from tickets.views_supervisor import agents, audit, erasure, merges, rules, teams
 
 urlpatterns = [
     path("rules/", rules.rule_list, name="rules"),
@@ -32,6 +32,11 @@ urlpatterns = [
     ),
     path("customers/", merges.customer_search, name="supervisor-customers"),
     path("customers/merge/", merges.merge, name="supervisor-merge"),
+    path(
+        "customers/<int:customer_id>/erase/",
+        erasure.erase_customer,
+        name="supervisor-customer-erase",
+    ),
     path(
         "customers/merges/<int:merge_id>/undo/",
         merges.undo_merge,
