@@ -92,9 +92,81 @@ def _logs_of_this_test(desk_server, desk_worker):
     print(f"--- worker log ---\n{desk_worker.output()[worker_from:]}")
 
 
+# Reports every Content-Security-Policy violation of a frame to the test, before
+# any script of the page runs (a violation raises no error a test would see).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__deskPolicyViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"}` +
+      ` in ${event.documentURI} (${event.sourceFile || "the page"}` +
+      `:${event.lineNumber}) ${event.sample || ""}`
+  );
+});
+"""
+# What Chromium writes to the console for a refusal no page event reports (a
+# frame its ancestors may not show) and for a header it cannot read.
+POLICY_CONSOLE_WORDS = ("Content Security Policy", "Permissions-Policy")
+
+
+class PolicyViolations:
+    """The violations seen during the running test: every browser context made
+    through a watched browser reports into the list of the test it was made in."""
+
+    current: list[str] | None = None
+
+    @classmethod
+    def watch(cls, context) -> None:
+        seen = cls.current
+        if seen is None:
+            return
+        context.expose_binding(
+            "__deskPolicyViolation",
+            lambda source, text: seen.append(f"{source['frame'].url}: {text}"),
+        )
+        context.add_init_script(REPORT_VIOLATIONS)
+
+        def on_console(message) -> None:
+            if any(word in message.text for word in POLICY_CONSOLE_WORDS):
+                seen.append(f"console {message.type}: {message.text}")
+
+        context.on("console", on_console)
+
+
+class WatchedBrowser:
+    """A Playwright browser whose new contexts report policy violations."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        PolicyViolations.watch(context)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(autouse=True)
+def policy_violations():
+    """The test's Content-Security-Policy and Permissions-Policy violations; any
+    left in the list when the test ends fails it. A test that causes one on
+    purpose takes what it expected out of the list."""
+    seen: list[str] = []
+    PolicyViolations.current = seen
+    yield seen
+    PolicyViolations.current = None
+    if seen:
+        pytest.fail(
+            "the browser reported policy violations:\n" + "\n".join(seen),
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium, driven by Playwright (no browser download).
+    """Debian's chromium, driven by Playwright (no browser download), its
+    contexts watched for policy violations (PolicyViolations).
 
     Per module, not per session: while Playwright runs, its event loop is this
     thread's, and the async tests of other modules need the thread back.
@@ -112,7 +184,7 @@ def browser():
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
-        yield browser
+        yield WatchedBrowser(browser)
     finally:
         browser.close()
         playwright.stop()

@@ -312,10 +312,11 @@ def test_a_visitor_cannot_read_another_visitors_chat(
 
 
 def test_a_site_the_inbox_does_not_allow_cannot_embed_the_widget(
-    new_page, desk_server, host_site, chat_inbox
+    new_page, desk_server, host_site, chat_inbox, policy_violations
 ):
-    """The iframe refuses to show on another site, and the socket refuses a page
-    of that site; the shop's own page gets both."""
+    """The iframe refuses to show on another site (the frame's frame-ancestors
+    names only the inbox's sites), and the socket refuses a page of that site;
+    the shop's own page gets both."""
     socket_url = desk_server.url.replace("http:", "ws:") + f"/ws/widget/{SLUG}/"
     stranger = HostSite().start()
     try:
@@ -333,6 +334,15 @@ def test_a_site_the_inbox_does_not_allow_cannot_embed_the_widget(
             page.frame_locator("#supportdesk-frame").get_by_test_id("prechat-form")
         ).to_have_count(0)
         assert page.evaluate(OPEN_SOCKET, socket_url) == ["error", "close"]
+        # The browser says why: the policy's frame-ancestors. That refusal is the
+        # point of the test; any other violation still fails it.
+        refused = wait_until(
+            page,
+            lambda: [v for v in policy_violations if "frame-ancestors" in v],
+            "the browser reported the frame-ancestors refusal",
+        )
+        for violation in refused:
+            policy_violations.remove(violation)
     finally:
         stranger.stop()
 

@@ -9,7 +9,12 @@ import pytest
 from playwright.sync_api import expect
 
 from channels_app.models import ChatVisitor, Inbox
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    UI_TIMEOUT_MS,
+    WatchedBrowser,
+)
 from tests.browser.widget_support import (  # noqa: F401  (fixtures, used by name)
     SLUG,
     Visitor,
@@ -58,7 +63,7 @@ def storing_browser(browser):
         executable_path=CHROMIUM,
         args=[*CHROMIUM_ARGS, f"--disable-features={TRACKING_PROTECTION}"],
     )
-    yield other
+    yield WatchedBrowser(other)
     other.close()
 
 
