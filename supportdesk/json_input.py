@@ -8,7 +8,7 @@ closed with 1011.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -31,6 +31,7 @@ def _nests_deeper(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
@@ -83,7 +84,7 @@ def refuse_malformed_json(
     `whatever_the_type` (a sender that posts JSON as text/plain)."""
 
     @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         content_type = request.content_type or ""
         if request.method == "POST" and (
             whatever_the_type

@@ -1,12 +1,12 @@
 """What each kind of WhatsApp message says, as text, files and metadata for the
 timeline. The adapter in whatsapp.py wraps the result into an InboundMessage."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from channels_app.adapters.meta import as_dict, as_list, describe_quoted, quoted_message
+from supportdesk.json_input import MalformedJSONError, parse_json
 from tickets.inbound import IdentityClaim, InboundAttachment
 
 CHANNEL = "whatsapp"
@@ -141,8 +141,9 @@ def _reaction(message: dict, fetch: MediaFetcher) -> Content:
 def _flow_response(reply: dict) -> Any:
     raw = reply.get("response_json")
     try:
-        return json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError:
+        return parse_json(raw) if isinstance(raw, str) else raw
+    except MalformedJSONError:
+        # Kept as the text it came as: the message still lands.
         return raw
 
 

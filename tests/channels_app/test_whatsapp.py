@@ -202,6 +202,21 @@ def test_a_flow_reply_keeps_the_submitted_answers(
     assert event.metadata["flow"]["response"]["comment_text"] == "Comment Text"
 
 
+def test_a_flow_reply_with_answers_nested_too_deep_still_lands(
+    client, whatsapp_inbox, corpus_dir, teams
+):
+    """The form's answers are the customer's JSON inside Meta's: nested past
+    JSON_MAX_DEPTH they are kept as text, and the message is on the timeline."""
+    payload = whatsapp_example(corpus_dir, "flow_completion", "completion")
+    deep = "[" * 50_000 + "]" * 50_000
+    first_message(payload)["interactive"]["nfm_reply"]["response_json"] = deep
+
+    event = event_of(delivered(client, "whatsapp", payload))
+
+    assert event.text == "Sent"
+    assert event.metadata["flow"]["response"] == deep
+
+
 def test_a_message_whatsapp_could_not_pass_on_still_shows_on_the_timeline(
     client, whatsapp_inbox, corpus_dir, teams
 ):
