@@ -2,8 +2,8 @@
 
 A Redis server of its own (tests/redis_server.py: it can be killed and started
 again on its port), a daphne web process, a Celery worker (prefork, two processes,
-as deployed) and a beat, all on this run's test database. The intake's lease and sweeps are short, so a fault is
-over in seconds rather than the production minute.
+as deployed) and a beat, all on this run's test database. The intake's lease and
+sweeps are short, so a fault is over in seconds rather than the production minute.
 """
 
 import contextlib
