@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from supportdesk.api.tokens import do_issue_api_token, do_revoke_api_tokens
-from supportdesk.models import ApiToken
+from supportdesk.models import ApiToken, AuditEntry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -97,3 +97,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 # ------------------------------------------------------------- outbound webhooks
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Erasures and retention purges: who, when, why and how much."""
+
+    list_display = ("created_at", "action", "actor_name", "target", "reason")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "target", "reason")
+    date_hierarchy = "created_at"

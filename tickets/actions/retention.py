@@ -89,12 +89,6 @@ def do_purge_retention(
             "inbound_records": _cutoff(settings.RETENTION_INBOUND_DAYS, now),
         },
     )
-    if (cutoff := run.cutoffs["tickets"]) is not None:
-        run.counts["tickets"] = (
-            expired_tickets(cutoff).count()
-            if dry_run
-            else _purge_tickets(cutoff, batch_size)
-        )
     if (cutoff := run.cutoffs["attachments"]) is not None:
         run.counts["attachments"] = (
             expired_attachments(cutoff).count()
@@ -109,6 +103,13 @@ def do_purge_retention(
         )
         for name, count in found.items():
             run.counts[name] = run.counts.get(name, 0) + count
+    # Tickets last: what the kinds above purge on their own is counted there.
+    if (cutoff := run.cutoffs["tickets"]) is not None:
+        run.counts["tickets"] = (
+            expired_tickets(cutoff).count()
+            if dry_run
+            else _purge_tickets(cutoff, batch_size)
+        )
     if not dry_run and any(run.counts.values()):
         record_audit(
             action=AuditEntry.Action.RETENTION_PURGED,
