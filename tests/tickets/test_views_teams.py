@@ -1,4 +1,7 @@
+from pathlib import Path
+
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -106,8 +109,11 @@ def test_the_pages_refresh_live_from_desk_events(client, supervisor, teams):
         "/supervisor/teams/", headers={"HX-Request": "true"}
     ).content.decode()
 
-    assert '"desk:event"' in page and 'hx-trigger="desk:refresh"' in page
+    assert "supervisor/live_refresh.js" in page and 'hx-trigger="desk:refresh"' in page
     assert fragment.lstrip().startswith('<div id="team-loads"')
+    # The page's script, a static file (the pages run no inline script).
+    script = Path(finders.find("supervisor/live_refresh.js")).read_text()
+    assert '"desk:event"' in script and '"desk:refresh"' in script
 
 
 def test_bulk_reassign_writes_one_route_change_per_ticket(client, supervisor, teams):
