@@ -5,7 +5,6 @@ door is CSRF-exempt, reads at most CSP_REPORT_MAX_BYTES, counts each address
 against CSP_REPORT_RATE and only logs: nothing is stored.
 """
 
-import json
 import logging
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from supportdesk import ratelimit
+from supportdesk.json_input import parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def csp_report(request):
     if len(raw) > limit:
         return _refused(413, "too_large", f"A report is at most {limit} bytes.")
     try:
-        violations = _violations(json.loads(raw))
-    except (ValueError, RecursionError):
+        violations = _violations(parse_json(raw))
+    except ValueError:  # MalformedJSONError among them
         return _refused(400, "invalid", "The body is not a violation report.")
     if not violations:
         return _refused(400, "invalid", "The body is not a violation report.")
