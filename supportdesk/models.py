@@ -1,4 +1,4 @@
-"""The desk's own records: API tokens, outbound webhooks and the audit."""
+"""The desk's own records: API tokens, webhooks, the audit, sign-in sessions."""
 
 import hashlib
 import secrets
@@ -142,3 +142,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target} by {self.actor_name or 'the desk'}"
+
+
+class SignInSession(models.Model):
+    """One browser an agent is signed in on, for the list of their sessions.
+
+    Keyed by the session's key: written when the session is first seen signed in
+    and touched at most once a minute, so the list costs no write per request.
+    """
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sign_in_sessions",
+    )
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent[:40] or 'an unknown browser'}"

@@ -6,6 +6,7 @@ uses PostgreSQL, the Redis channel layer and a Redis broker with real workers.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -79,6 +80,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    # Sign-in throttling, and the second factor (TOTP, recovery codes).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "supportdesk",
     "customers",
     "tickets",
@@ -93,8 +99,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Idle timeout, the list of an agent's sessions, the second factor's gates.
+    "supportdesk.signin.middleware.SignInMiddleware",
+    # Turns a refused sign-in of a locked account or address into the sign-in
+    # page with the lockout message (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -122,6 +134,13 @@ AUTH_USER_MODEL = "tickets.Agent"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# The first backend only refuses a locked account or address (django-axes); the
+# second checks the password.
+AUTHENTICATION_BACKENDS = [
+    "supportdesk.signin.backends.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -544,6 +563,29 @@ RETENTION_RESOLVED_TICKET_DAYS = int(
 )
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 RETENTION_HOOKS = ["channels_app.privacy.purge_expired_inbound"]
+
+# ------------------------------------------------------------------------ sign-in
+# Failed sign-ins are counted per account and per address (django-axes, in the
+# database); either reaching the limit within the cool-off locks further tries
+# until the cool-off has passed since the last counted failure, or a supervisor
+# unlocks it. Only the sign-in form counts: API tokens and the widget never sign
+# in with a password. The address is REMOTE_ADDR: behind a proxy, have the
+# server take it from the proxy's header (daphne --proxy-headers).
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "supportdesk.signin.views.locked_out"
+# Tries while locked do not push the end of the lock further out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Roles (agent, supervisor, admin) that must use a second factor: an agent of
+# such a role without one is sent to set it up before anything else.
+TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
+# The issuer name authenticator apps show beside the agent's username.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Support desk")
+# A signed-in agent not heard from for this long is signed out (0: never).
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
 
 # --------------------------------------------------------------- security headers
 # Every page gets this Content-Security-Policy (supportdesk/headers.py) unless its

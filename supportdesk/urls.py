@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
+from django.views.generic import RedirectView
 
 from channels_app import views_intake
 from channels_app.webhooks import webhook
@@ -43,8 +43,9 @@ urlpatterns = [
     path("api/v1/calls/", views_calls.CallLogView.as_view(), name="api-calls"),
     # The REST API (/api/v1/...), its OpenAPI schema and Swagger UI.
     path("api/", include("supportdesk.api.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in (password, then a second factor), the agent's account page, and
+    # the supervisors' locked sign-ins.
+    path("", include("supportdesk.signin.urls")),
     # Invitations' and password resets' mailed links (tickets.views_account).
     path("", include("tickets.views_account")),
     path("webhooks/<str:adapter_key>/<slug:slug>/", webhook, name="webhook"),
@@ -67,5 +68,10 @@ urlpatterns = [
     path("healthz", health, name="health"),
     # Browsers' reports of Content-Security-Policy violations (logged).
     path("csp-report/", csp_report, name="csp-report"),
+    # The admin signs in through the desk's sign-in page, second factor included.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="login", query_string=True),
+    ),
     path("admin/", admin.site.urls),
 ]
