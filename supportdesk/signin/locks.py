@@ -26,6 +26,10 @@ def _locked(field: str) -> list[dict]:
     )
 
 
+def locked_usernames() -> set[str]:
+    return {row["username"] for row in _locked("username")}
+
+
 @supervisor_required
 def sign_in_locks(request: HttpRequest) -> HttpResponse:
     context = {

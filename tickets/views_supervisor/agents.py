@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from supportdesk.permissions import supervisor_required
+from supportdesk.signin.locks import locked_usernames
 from tickets.actions.agents import (
     InvitationError,
     do_invite_agent,
@@ -48,6 +49,8 @@ def _page(request: HttpRequest, form: InviteForm, *, status: int = 200):
         "agents": agents.order_by("username"),
         "invitations": invitations,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+        # Accounts locked by failed sign-ins, each with an unlock button.
+        "locked": locked_usernames(),
     }
     return render(request, "supervisor/agents.html", context, status=status)
 

@@ -132,3 +132,20 @@ def test_a_right_password_before_the_limit_clears_the_count(billing_agent, setti
 
     assert sign_in(Client(), "bea").status_code == 302
     assert sign_in(Client(), "bea", "wrong-password").status_code == 200
+
+
+def test_the_agents_page_unlocks_a_locked_agent(billing_agent, supervisor):
+    fail_thirty_times()
+    boss = Client()
+    boss.force_login(supervisor)
+
+    page = boss.get("/supervisor/agents/").content.decode()
+    assert "Unlock sign-in" in page
+    back = boss.post(
+        "/supervisor/sign-in-locks/unlock/",
+        {"username": "bea", "back": "/supervisor/agents/"},
+    )
+
+    assert back["Location"] == "/supervisor/agents/"
+    assert "Unlock sign-in" not in boss.get("/supervisor/agents/").content.decode()
+    assert sign_in(Client(), "bea").status_code == 302
