@@ -32,9 +32,7 @@ def configured(settings):
 def deploy_check() -> str:
     """What `check --deploy` prints of the desk's own checks."""
     out, err = StringIO(), StringIO()
-    call_command(
-        "check", "--deploy", "--tag", "security", stdout=out, stderr=err
-    )
+    call_command("check", "--deploy", "--tag", "security", stdout=out, stderr=err)
     return out.getvalue() + err.getvalue()
 
 
