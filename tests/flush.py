@@ -13,9 +13,15 @@ cost more than the rest of it. A flush that resets sequences or cascades
 truncates everything as before.
 """
 
+import time
+
+from django.db import OperationalError
 from django.db.backends.postgresql.operations import DatabaseOperations
+from psycopg.errors import DeadlockDetected
 
 _truncate = DatabaseOperations.sql_flush
+_execute_flush = DatabaseOperations.execute_sql_flush
+FLUSH_TRIES = 5
 
 
 def _kept_tables() -> set[str]:
@@ -46,6 +52,22 @@ def _delete(self, style, tables, *, reset_sequences=False, allow_cascade=False):
     ]
 
 
+def _execute_retrying_deadlocks(self, sql_list):
+    """Run the flush again when it deadlocks with a desk process of the test (a
+    worker still claiming inbound records, say): deleting rows takes row locks in
+    another order than the desk's own statements do. The flush's transaction was
+    rolled back, so running it again is safe."""
+    for attempt in range(1, FLUSH_TRIES + 1):
+        try:
+            return _execute_flush(self, sql_list)
+        except OperationalError as exc:
+            deadlock = isinstance(exc.__cause__, DeadlockDetected)
+            if attempt == FLUSH_TRIES or not deadlock:
+                raise
+            time.sleep(0.1 * attempt)
+
+
 def flush_with_delete() -> None:
     """Make this process's flushes of PostgreSQL databases delete rows."""
     DatabaseOperations.sql_flush = _delete
+    DatabaseOperations.execute_sql_flush = _execute_retrying_deadlocks
