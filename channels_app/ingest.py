@@ -182,7 +182,7 @@ def process_inbound(record_id: int, *, replay: bool = False) -> InboundRecord:
         condition |= Q(status__in=[Status.FAILED, Status.UNSUPPORTED])
     token, ids = _claim(Q(pk=record_id) & condition, 1)
     if not ids:
-        return InboundRecord.objects.get(pk=record_id)
+        return InboundRecord.objects.defer("payload").get(pk=record_id)
     return _process_claimed(record_id, token)
 
 
@@ -257,7 +257,12 @@ def _process_claimed(record_id: int, token: str) -> InboundRecord:
         # Outside any transaction: a slow provider's media holds no lock.
         items = list(adapter.parse(bytes(record.payload), inbox=inbox))
         with transaction.atomic():
-            record = InboundRecord.objects.select_for_update().get(pk=record_id)
+            # The payload was read above: the lock needs the claim, not the bytes.
+            record = (
+                InboundRecord.objects.select_for_update()
+                .defer("payload")
+                .get(pk=record_id)
+            )
             if not _holds(record, token):
                 return record  # taken over after the lease: the other worker does it
             event_ids = []
@@ -341,7 +346,11 @@ def _settle(record_id: int, token: str, status: str, exc: Exception) -> InboundR
     error = f"{type(exc).__name__}: {exc}"
     try:
         with transaction.atomic():
-            record = InboundRecord.objects.select_for_update().get(pk=record_id)
+            record = (
+                InboundRecord.objects.select_for_update()
+                .defer("payload")
+                .get(pk=record_id)
+            )
             if _holds(record, token):
                 _mark(record, status, error=error)
             return record
