@@ -9,9 +9,10 @@ messages and calls), in one transaction per record.
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import timedelta
 
@@ -150,9 +151,10 @@ def is_waiting(record: InboundRecord) -> bool:
     )
 
 
-def _claim(condition: Q, limit: int) -> tuple[str, list[int]]:
+def _claim(condition: Q, limit: int, *, afresh: bool = False) -> tuple[str, list[int]]:
     """Take up to `limit` records matching `condition`, oldest first, skipping any
-    another worker is claiming this instant."""
+    another worker is claiming this instant. `afresh` (a supervisor's replay)
+    counts attempts from one again, so a replayed record gets every retry."""
     token = uuid.uuid4().hex
     with transaction.atomic():
         ids = list(
@@ -254,8 +256,10 @@ def _process_claimed(record_id: int, token: str) -> InboundRecord:
         record = InboundRecord.objects.get(pk=record_id)
         inbox = _inbox_of(record)
         adapter = get_adapter(record.channel)
-        # Outside any transaction: a slow provider's media holds no lock.
-        items = list(adapter.parse(bytes(record.payload), inbox=inbox))
+        # Outside any transaction: a slow provider's media holds no lock. The
+        # claim is renewed meanwhile, so a long download is not taken over.
+        with _keeping_claim(record_id, token):
+            items = list(adapter.parse(bytes(record.payload), inbox=inbox))
         with transaction.atomic():
             # The payload was read above: the lock needs the claim, not the bytes.
             record = (
@@ -286,6 +290,32 @@ def _process_claimed(record_id: int, token: str) -> InboundRecord:
     except Exception as exc:
         logger.warning("inbound record %s failed: %s", record_id, exc)
         return _settle(record_id, token, Status.FAILED, exc)
+
+
+@contextmanager
+def _keeping_claim(record_id: int, token: str):
+    """Renew a claim every third of a lease until the block ends, from a thread
+    of its own (with its own connection); a fast record ends it before the first
+    renewal, which then costs nothing."""
+    stop = threading.Event()
+    interval = settings.INBOUND_LEASE_SECONDS / 3
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                InboundRecord.objects.filter(
+                    pk=record_id, claim_token=token, status=Status.PROCESSING
+                ).update(claimed_at=timezone.now())
+        except DatabaseError:
+            logger.warning("could not renew the claim on record %s", record_id)
+        finally:
+            connection.close()
+
+    threading.Thread(target=renew, name="claim-renewal", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _drop_broken_connection() -> None:

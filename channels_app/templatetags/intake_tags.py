@@ -11,8 +11,11 @@ register = template.Library()
 @register.inclusion_tag("supervisor/partials/intake_alert.html", takes_context=True)
 def intake_alert(context: Context) -> dict:
     """Nothing unless the viewer is a supervisor and records are stuck or failed."""
+    # The review page has counted already; other pages count here.
+    health = context.get("health")
     request = context.get("request")
-    health = intake_health_for(request.user) if request is not None else None
+    if not isinstance(health, IntakeHealth):
+        health = intake_health_for(request.user) if request is not None else None
     if health is None or not health.alerting:
         return {"alert": ""}
     return {"alert": alert_text(health)}

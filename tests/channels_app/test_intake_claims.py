@@ -2,6 +2,7 @@
 its worker dies, and each record is applied exactly once whoever finishes it."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -185,4 +186,31 @@ def test_a_lost_database_connection_leaves_the_record_to_be_tried_again(
     assert drain_inbound() == 1
     record.refresh_from_db()
     assert record.status == Status.PROCESSED
+    assert TimelineEvent.objects.filter(kind="message_in").count() == 1
+
+
+def test_a_download_longer_than_the_lease_keeps_its_claim(
+    on_postgres, whatsapp_inbox, corpus_dir, graph, teams, settings
+):
+    """The claim is renewed while media downloads, so another worker does not
+    take the record over from a worker that is alive, only slow."""
+    settings.INBOUND_LEASE_SECONDS = 0.6
+    record = stored(corpus_dir, "document")
+    serve_media(graph, content=b"%PDF-1.4 doc", info={"mime_type": "application/pdf"})
+    media_info = graph.routes[("GET", f"/{VERSION}/")]
+    another_worker = []
+
+    def slow_media_info(request):
+        if not another_worker:
+            time.sleep(1.2)  # two leases
+            another_worker.append(process_inbound(record.pk).status)
+            connection.close()
+        return media_info(request)
+
+    graph.route("GET", f"/{VERSION}/", slow_media_info)
+
+    first = process_inbound(record.pk)
+
+    assert another_worker == [Status.PROCESSING]
+    assert (first.status, first.attempts) == (Status.PROCESSED, 1)
     assert TimelineEvent.objects.filter(kind="message_in").count() == 1

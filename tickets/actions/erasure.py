@@ -85,7 +85,8 @@ class ErasureSubject:
 
 
 @cache
-def _hook(path: str) -> Callable[[ErasureSubject], dict[str, int]]:
+def hook(path: str) -> Callable[..., dict[str, int]]:
+    """A hook named in settings (ERASURE_HOOKS, RETENTION_HOOKS), imported once."""
     return import_string(path)
 
 
@@ -93,7 +94,7 @@ def run_erasure_hooks(subject: ErasureSubject) -> dict[str, int]:
     """Each app above tickets erases its own rows; they say how many."""
     counts: dict[str, int] = {}
     for path in settings.ERASURE_HOOKS:
-        for name, count in _hook(path)(subject).items():
+        for name, count in hook(path)(subject).items():
             counts[name] = counts.get(name, 0) + count
     return counts
 

@@ -15,21 +15,23 @@ An age of 0 keeps that kind forever, the default. A real run that purged
 anything writes one audit entry with the counts.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from supportdesk.audit import record_audit
 from supportdesk.locks import lock_rows
 from supportdesk.models import AuditEntry
-from tickets.actions.erasure import ErasureSubject, run_erasure_hooks, scrub_tickets
+from tickets.actions.erasure import (
+    ErasureSubject,
+    hook,
+    run_erasure_hooks,
+    scrub_tickets,
+)
 from tickets.models import Attachment, Ticket, TicketStatus, TimelineEvent
 
 # What an emptied ticket's resolution note says.
@@ -45,11 +47,6 @@ class RetentionRun:
     # The kind's cutoff (things older go), or None where it is kept forever.
     cutoffs: dict[str, datetime | None]
     counts: dict[str, int] = field(default_factory=dict)
-
-
-@cache
-def _hook(path: str) -> Callable[..., dict[str, int]]:
-    return import_string(path)
 
 
 def _cutoff(days: int, now: datetime) -> datetime | None:
@@ -96,7 +93,7 @@ def do_purge_retention(
             else _purge_attachments(cutoff, batch_size)
         )
     for path in settings.RETENTION_HOOKS:
-        found = _hook(path)(
+        found = hook(path)(
             older_than=run.cutoffs["inbound_records"],
             dry_run=dry_run,
             batch_size=batch_size,
