@@ -5,7 +5,7 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
@@ -52,6 +52,14 @@ def _signed_in(sender, request, user, **kwargs):
     # the second factor's gates know whether the agent has one.
     if request is not None and hasattr(request, "session"):
         note_session(request, user)
+
+
+@receiver(user_logged_out)
+def _signed_out(sender, request, user, **kwargs):
+    # Signing out ends the session: its row leaves the list then, not only when
+    # the account page next finds the session gone.
+    if request is not None and hasattr(request, "session"):
+        forget_session(request.session.session_key)
 
 
 def note_session(request: HttpRequest, user) -> None:

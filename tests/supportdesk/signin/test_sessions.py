@@ -6,6 +6,7 @@ import time
 import pytest
 from django.test import Client
 
+from supportdesk.models import SignInSession
 from supportdesk.signin.sessions import SEEN_KEY
 from tests.supportdesk.signin.helpers import sign_in
 
@@ -85,4 +86,6 @@ def test_signing_out_drops_the_session_from_the_list(billing_agent):
 
     phone.post("/logout/")
 
+    # Gone at once, not only when the account page next looks.
+    assert SignInSession.objects.filter(user=billing_agent).count() == 1
     assert "Android 15" not in laptop.get("/account/").content.decode()
